@@ -1,0 +1,166 @@
+"""Hand-built motifs as canonical postings, and the AMLSim reader used by the graph tests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from engine.schema import MONEY, TRANSACTION_COLUMNS
+
+T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+
+EXTERNAL_DATA = Path(__file__).resolve().parents[2] / "../shared/data/external"
+AMLSIM = EXTERNAL_DATA / "amlsim_generated"
+
+
+def at(hours: float = 0, days: float = 0) -> datetime:
+    """T0 plus an offset."""
+    return T0 + timedelta(hours=hours, days=days)
+
+
+Transfer = tuple[str, str, float | str, datetime]
+
+
+def postings(
+    transfers: Iterable[Transfer | tuple[Any, ...]],
+    *,
+    external: Sequence[str] = (),
+    channel: str = "wire",
+    extra: dict[str, Any] | None = None,
+) -> pl.DataFrame:
+    """Canonical postings for transfers (sender, receiver, amount, ts[, overrides]).
+
+    Each transfer between two internal accounts becomes an `out` posting on the sender and an
+    `in` posting on the receiver; an external side gets no posting of its own.
+    """
+    rows: list[dict[str, Any]] = []
+    for n, item in enumerate(transfers):
+        sender, receiver, amount, ts = item[:4]
+        over: dict[str, Any] = dict(item[4]) if len(item) > 4 else {}
+        common = {
+            "ts_utc": ts,
+            "amount": Decimal(str(amount)),
+            "amount_base": Decimal(str(amount)),
+            "currency": "EUR",
+            "channel": channel,
+            "counterparty_type": "individual",
+            "txn_type": "transfer",
+            **(extra or {}),
+        }
+        if sender not in external:
+            rows.append(
+                {
+                    **common,
+                    "txn_id": f"t{n}-out",
+                    "account_id": sender,
+                    "customer_id": f"c-{sender}",
+                    "direction": "out",
+                    "counterparty_account_id": receiver,
+                    **over,
+                }
+            )
+        if receiver not in external:
+            rows.append(
+                {
+                    **common,
+                    "txn_id": f"t{n}-in",
+                    "account_id": receiver,
+                    "customer_id": f"c-{receiver}",
+                    "direction": "in",
+                    "counterparty_account_id": sender,
+                    **over,
+                }
+            )
+    return frame(rows)
+
+
+def frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Rows of canonical postings with every canonical column (missing ones null)."""
+    return pl.DataFrame(
+        [{c: row.get(c) for c in TRANSACTION_COLUMNS} for row in rows],
+        schema=TRANSACTION_COLUMNS,
+    )
+
+
+def measures(hits: pl.DataFrame) -> list[dict[str, Any]]:
+    """The parsed measures of each hit."""
+    return [json.loads(m) for m in hits.get_column("measures")]
+
+
+# TODO: switch to engine.ingest with the AMLSim mapping once it exists.
+def amlsim_postings(run: Path) -> pl.DataFrame:
+    """AMLSim `transactions.csv.gz` as canonical postings (an out and an in per row).
+
+    All accounts are internal; TRANSFER becomes channel 'wire'; amounts are Decimal(18,2).
+    """
+    raw = pl.read_csv(
+        run / "transactions.csv.gz",
+        schema_overrides={"orig_acct": pl.String, "bene_acct": pl.String, "base_amt": pl.String},
+    )
+    base = raw.select(
+        pl.col("tran_id").cast(pl.String).alias("tid"),
+        pl.col("orig_acct"),
+        pl.col("bene_acct"),
+        pl.col("tran_timestamp").str.to_datetime(time_zone="UTC", time_unit="us").alias("ts_utc"),
+        pl.col("base_amt").str.to_decimal(scale=2).cast(MONEY).alias("amount"),
+        pl.when(pl.col("tx_type") == "TRANSFER")
+        .then(pl.lit("wire"))
+        .otherwise(pl.lit("internal"))
+        .alias("channel"),
+    )
+    sides = []
+    for direction, account, cpty in (
+        ("out", "orig_acct", "bene_acct"),
+        ("in", "bene_acct", "orig_acct"),
+    ):
+        sides.append(
+            base.select(
+                (pl.col("tid") + f"-{direction}").alias("txn_id"),
+                pl.col(account).alias("account_id"),
+                "ts_utc",
+                pl.lit(direction).alias("direction"),
+                "amount",
+                pl.lit("USD").alias("currency"),
+                "channel",
+                pl.col(account).alias("customer_id"),
+                pl.col("amount").alias("amount_base"),
+                pl.lit("transfer").alias("txn_type"),
+                pl.col(cpty).alias("counterparty_account_id"),
+                pl.lit("individual").alias("counterparty_type"),
+            )
+        )
+    out = pl.concat(sides)
+    missing = {
+        c: pl.lit(None, t).alias(c) for c, t in TRANSACTION_COLUMNS.items() if c not in out.columns
+    }
+    return (
+        out.with_columns(*missing.values())
+        .select(list(TRANSACTION_COLUMNS))
+        .cast(TRANSACTION_COLUMNS)
+    )  # type: ignore[arg-type]
+
+
+def amlsim_alerts(run: Path) -> pl.DataFrame:
+    """One row per SAR alert: alert_id, alert_type, accounts (List[String]), first and last ts."""
+    raw = pl.read_csv(
+        run / "alert_transactions.csv.gz",
+        schema_overrides={"orig_acct": pl.String, "bene_acct": pl.String},
+    )
+    return (
+        raw.filter(pl.col("is_sar"))
+        .with_columns(pl.col("tran_timestamp").str.to_datetime(time_zone="UTC", time_unit="us"))
+        .group_by("alert_id", "alert_type")
+        .agg(
+            pl.concat_list("orig_acct", "bene_acct").flatten().unique().sort().alias("accounts"),
+            pl.col("tran_timestamp").min().alias("first_ts"),
+            pl.col("tran_timestamp").max().alias("last_ts"),
+            (pl.col("tran_id").cast(pl.String) + "-out").alias("txn_ids"),
+        )
+        .sort("alert_id")
+    )
