@@ -1,0 +1,118 @@
+"""Cases: no single red flag decides (typologies.md §0.3).
+
+Alerts of one subject within a horizon (default 90 days) form a case, scored by weight,
+specificity and how many pillars of the trafficking business model they span. A case
+escalates ("HT composite") when it reaches at least two pillars, or at least three
+indicators of which one is high-specificity. Alerts whose role hint is `victim` never make a
+person the subject of a case: they stay as alerts and join cases only through a network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+
+import polars as pl
+
+from engine.schema import TS_UTC
+
+__all__ = ["BUSINESS_PILLARS", "CASE_SCHEMA", "SPECIFICITY", "build_cases"]
+
+BUSINESS_PILLARS = ("recruitment_transport", "exploitation_revenue", "moving_proceeds")
+SPECIFICITY = {"high": 2.0, "normal": 1.0, "low": 0.5}  # [default] multipliers, tune on backtests
+CASE_SCHEMA: dict[str, pl.DataType] = {
+    "case_id": pl.String(),
+    "subject_type": pl.String(),
+    "subject": pl.String(),
+    "score": pl.Float64(),
+    "escalated": pl.Boolean(),
+    "pillars": pl.String(),
+    "n_alerts": pl.Int64(),
+    "high_specificity": pl.Int64(),
+    "case_start": TS_UTC,
+    "case_end": TS_UTC,
+    "subject_role": pl.String(),
+    "summary": pl.String(),
+}
+
+
+def build_cases(
+    alerts: pl.DataFrame,
+    /,
+    *,
+    horizon: timedelta = timedelta(days=90),
+    min_pillars: int = 2,
+    min_indicators: int = 3,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Group alerts into scored cases; returns (cases, case_alerts)."""
+    empty = (
+        pl.DataFrame(schema=CASE_SCHEMA),
+        pl.DataFrame(schema={"case_id": pl.String, "alert_id": pl.String}),
+    )
+    if alerts.is_empty():
+        return empty
+    subjects = alerts.filter(pl.col("subject_role") != "victim").with_columns(
+        pl.coalesce("customer_id", "entity").alias("subject"),
+        pl.when(pl.col("customer_id").is_not_null())
+        .then(pl.lit("customer"))
+        .otherwise(pl.col("entity_type"))
+        .alias("subject_type"),
+    )
+    if subjects.is_empty():
+        return empty
+    ordered = subjects.sort("subject", "episode_start", "alert_id")
+    prev_end = pl.col("episode_end").cum_max().shift(1).over("subject")
+    grouped = ordered.with_columns(
+        (prev_end.is_null() | (pl.col("episode_start") - prev_end > horizon))
+        .cum_sum()
+        .over("subject")
+        .alias("_case")
+    )
+    factor = pl.col("specificity").replace_strict(SPECIFICITY, default=1.0, return_dtype=pl.Float64)
+    business = pl.col("pillar").filter(pl.col("pillar").is_in(BUSINESS_PILLARS))
+    cases = grouped.group_by("subject", "_case", maintain_order=True).agg(
+        pl.col("subject_type").first(),
+        (pl.col("weight") * factor).sum().alias("_raw"),
+        business.unique().sort().alias("_pillars"),
+        pl.col("rule_id").n_unique().alias("_indicators"),
+        pl.col("rule_id").unique().sort().alias("_rules"),
+        (pl.col("specificity") == "high").sum().cast(pl.Int64).alias("high_specificity"),
+        pl.len().cast(pl.Int64).alias("n_alerts"),
+        pl.col("episode_start").min().alias("case_start"),
+        pl.col("episode_end").max().alias("case_end"),
+        pl.col("subject_role")
+        .filter(pl.col("subject_role") != "unknown")
+        .mode()
+        .sort()
+        .first()
+        .alias("subject_role"),
+        pl.col("alert_id").sort().alias("_alerts"),
+    )
+    n_pillars = pl.col("_pillars").list.len()
+    cases = cases.with_columns(
+        (pl.col("_raw") * (1 + 0.5 * (n_pillars - 1).clip(lower_bound=0))).round(3).alias("score"),
+        (
+            (n_pillars >= min_pillars)
+            | ((pl.col("_indicators") >= min_indicators) & (pl.col("high_specificity") >= 1))
+        ).alias("escalated"),
+        pl.col("subject_role").fill_null("unknown"),
+    )
+    ids = [
+        hashlib.sha256(f"{s}\x1f{start.isoformat()}".encode()).hexdigest()[:20]
+        for s, start in cases.select("subject", "case_start").iter_rows()
+    ]
+    cases = cases.with_columns(pl.Series("case_id", ids, dtype=pl.String))
+    summaries = [
+        f"{len(r)} indicator(s) ({', '.join(r)}) across {len(p)} pillar(s)"
+        + (f": {', '.join(p)}" if p else "")
+        for r, p in cases.select("_rules", "_pillars").iter_rows()
+    ]
+    cases = cases.with_columns(
+        pl.Series("summary", summaries, dtype=pl.String),
+        pl.Series("pillars", [json.dumps(p) for p in cases["_pillars"].to_list()], dtype=pl.String),
+    )
+    case_alerts = cases.select("case_id", pl.col("_alerts").alias("alert_id")).explode("alert_id")
+    return cases.select([pl.col(c).cast(t) for c, t in CASE_SCHEMA.items()]).sort(
+        "score", "case_id", descending=[True, False]
+    ), case_alerts

@@ -1,0 +1,546 @@
+"""Read transaction and customer files through a mapping into canonical frames.
+
+Every source row is accounted for: each posting it makes is either accepted or rejected with
+its file, line, field and reason, and a row that makes no posting at all is rejected too.
+Files that cannot be used at all (missing, unreadable, empty, missing columns) raise
+`InputError` with one line naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from engine.errors import InputError
+from engine.mapping import Mapping, Source, load_mapping
+from engine.paths import LISTS_DIR
+from engine.schema import (
+    CHANNELS,
+    CUSTOMER_COLUMNS,
+    DIRECTIONS,
+    MONEY,
+    REQUIRED_TRANSACTION_COLUMNS,
+    TRANSACTION_COLUMNS,
+    TS_UTC,
+)
+
+__all__ = [
+    "FX_PATH",
+    "REJECT_SCHEMA",
+    "Ingested",
+    "SourceFile",
+    "expand_inputs",
+    "load_customers",
+    "load_fx",
+    "read_transactions",
+]
+
+FX_PATH = LISTS_DIR / "fx_rates.csv"
+EXTENSIONS = (".csv", ".csv.gz", ".parquet", ".ndjson", ".jsonl")
+REJECT_SCHEMA: dict[str, pl.DataType] = {
+    "file": pl.String(),
+    "line": pl.Int64(),
+    "field": pl.String(),
+    "reason": pl.String(),
+    "raw": pl.String(),
+}
+_ISO_FORMATS = ("%+", "%Y-%m-%d %H:%M:%S%.f%#z")
+_NAIVE_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One input file and its fingerprint."""
+
+    path: str
+    size: int
+    sha256: str
+    rows: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    """The result of reading inputs: accepted canonical postings plus every reject."""
+
+    transactions: pl.DataFrame
+    rejects: pl.DataFrame
+    labels: pl.DataFrame | None
+    files: tuple[SourceFile, ...]
+    rows_read: int
+
+    @property
+    def postings(self) -> int:
+        """Postings made from the rows read: accepted + rejected, always."""
+        return self.transactions.height + self.rejects.height
+
+
+def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
+    """Files named directly, by glob, or as folders (searched recursively), in sorted order."""
+    found: list[Path] = []
+    for item in inputs:
+        text = str(item)
+        if any(ch in text for ch in "*?["):
+            matches = sorted(Path(p) for p in glob.glob(text, recursive=True))
+            if not matches:
+                raise InputError(f"{text}: no file matches this pattern")
+            found.extend(p for p in matches if p.is_file())
+        elif Path(text).is_dir():
+            files = sorted(p for p in Path(text).rglob("*") if p.name.endswith(EXTENSIONS))
+            if not files:
+                raise InputError(f"{text}: folder holds no .csv, .parquet or .ndjson file")
+            found.extend(files)
+        elif Path(text).is_file():
+            found.append(Path(text))
+        else:
+            raise InputError(f"{text}: no such file or folder")
+    return found
+
+
+def _fingerprint(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _scan(path: Path, mapping: Mapping) -> pl.LazyFrame:
+    """A lazy frame over one file with a 1-based `_line` (the header is line 1 of a CSV)."""
+    fmt = mapping.format or (
+        "parquet"
+        if path.suffix == ".parquet"
+        else "ndjson"
+        if path.suffix in (".ndjson", ".jsonl")
+        else "csv"
+    )
+    try:
+        if fmt == "parquet":
+            return pl.scan_parquet(path).with_row_index("_line", offset=1)
+        if fmt == "ndjson":
+            return pl.scan_ndjson(path, infer_schema_length=None).with_row_index("_line", offset=1)
+        options = dict(
+            separator=mapping.separator,
+            quote_char=mapping.quote_char,
+            infer_schema=False,
+            encoding="utf8-lossy" if mapping.encoding != "utf8" else "utf8",
+        )
+        if path.name.endswith(".gz"):
+            return pl.read_csv(path, **options).lazy().with_row_index("_line", offset=2)  # type: ignore[arg-type]
+        return pl.scan_csv(path, **options).with_row_index("_line", offset=2)  # type: ignore[arg-type]
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise InputError(f"{path}: unreadable: {str(exc).splitlines()[0]}") from exc
+
+
+def _raw(src: Source) -> pl.Expr:
+    if src.const is not None:
+        expr = pl.lit(src.const, dtype=pl.String)
+    elif src.concat:
+        expr = pl.concat_str([pl.col(c).cast(pl.String) for c in src.concat], separator=src.sep)
+    else:
+        expr = pl.col(str(src.column)).cast(pl.String)
+    if src.value_map:
+        mapping = dict(src.value_map)
+        if src.unmapped == "null":
+            expr = expr.replace_strict(mapping, default=None, return_dtype=pl.String)
+        else:
+            expr = expr.replace(mapping)
+    return expr.str.strip_chars()
+
+
+def _timestamp(raw: pl.Expr, src: Source, *, local: bool) -> pl.Expr:
+    """Parse to UTC (or to naive wall-clock time when `local`)."""
+    if src.epoch is not None:
+        base = datetime.fromisoformat(src.epoch.replace("Z", "+00:00"))
+        offset = raw.cast(pl.Int64, strict=False)
+        step = {
+            "s": pl.duration(seconds=offset), "ms": pl.duration(milliseconds=offset),
+            "us": pl.duration(microseconds=offset), "m": pl.duration(minutes=offset),
+            "h": pl.duration(hours=offset), "d": pl.duration(days=offset),
+        }[src.unit]  # fmt: skip
+        parsed = pl.lit(base).dt.replace_time_zone(None) + step
+        return parsed if local else parsed.dt.replace_time_zone("UTC")
+    formats = (src.ts_format,) if src.ts_format else _ISO_FORMATS + _NAIVE_FORMATS
+    aware = [f for f in formats if "z" in f or f.endswith("Z") or f == "%+"]
+    naive = [f for f in formats if f not in aware]
+    parts: list[pl.Expr] = []
+    zone = src.timezone or "UTC"
+    for fmt in aware:
+        parsed = raw.str.to_datetime(fmt, strict=False, time_zone="UTC", time_unit="us")
+        parts.append(parsed.dt.replace_time_zone(None) if local else parsed)
+    for fmt in naive:
+        parsed = raw.str.to_datetime(fmt, strict=False, time_unit="us")
+        if not local:
+            parsed = parsed.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+            parsed = parsed.dt.convert_time_zone("UTC")
+        parts.append(parsed)
+    return pl.coalesce(parts) if len(parts) > 1 else parts[0]
+
+
+def _amount(raw: pl.Expr, mapping: Mapping) -> pl.Expr:
+    text = raw
+    if mapping.thousands:
+        text = text.str.replace_all(mapping.thousands, "", literal=True)
+    if mapping.decimal_comma:
+        text = text.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)
+    return text.cast(pl.Decimal(38, 6), strict=False).round(2).cast(MONEY, strict=False)
+
+
+def _posting_frame(
+    lf: pl.LazyFrame, mapping: Mapping, index: int, file_index: int, path: str
+) -> pl.LazyFrame:
+    posting = mapping.postings[index]
+    fields = dict(posting.fields)
+    if mapping.passthrough:
+        names = lf.collect_schema().names()
+        fields = {c: Source(column=c) for c in TRANSACTION_COLUMNS if c in names} | fields
+    if posting.when:
+        lf = lf.filter(pl.sql_expr(posting.when).fill_null(False))
+    exprs: list[pl.Expr] = [
+        pl.col("_line").cast(pl.Int64),
+        pl.lit(path).alias("_file"),
+        pl.lit(file_index * 8 + index).alias("_order"),
+    ]
+    raw_cols = []
+    for name, src in fields.items():
+        raw = _raw(src).alias(f"_raw_{name}")
+        raw_cols.append(f"_raw_{name}")
+        exprs.append(raw)
+    framed = lf.select(exprs)
+    typed: list[pl.Expr] = []
+    for name, src in fields.items():
+        raw = pl.col(f"_raw_{name}")
+        dtype = TRANSACTION_COLUMNS[name]
+        if name == "ts_utc":
+            typed.append(_timestamp(raw, src, local=False).alias(name))
+            if "ts_local" not in fields:
+                naive = src.epoch is not None or (
+                    src.ts_format is not None
+                    and "z" not in src.ts_format
+                    and not src.ts_format.endswith("Z")
+                )
+                if naive:
+                    typed.append(_timestamp(raw, src, local=True).alias("ts_local"))
+        elif name == "ts_local":
+            typed.append(_timestamp(raw, src, local=True).alias(name))
+        elif dtype == MONEY:
+            value = _amount(raw, mapping)
+            if src.signed and name == "amount":
+                typed.append(value.abs().alias(name))
+                if "direction" not in fields:
+                    typed.append(
+                        pl.when(value < 0)
+                        .then(pl.lit("out"))
+                        .when(value > 0)
+                        .then(pl.lit("in"))
+                        .alias("direction")
+                    )
+                    framed = framed.with_columns(pl.col(f"_raw_{name}").alias("_raw_direction"))
+            else:
+                typed.append(value.alias(name))
+        elif dtype == pl.Boolean():
+            typed.append(
+                raw.str.to_lowercase()
+                .replace_strict(
+                    {
+                        "true": True,
+                        "1": True,
+                        "t": True,
+                        "yes": True,
+                        "false": False,
+                        "0": False,
+                        "f": False,
+                        "no": False,
+                    },
+                    default=None,
+                    return_dtype=pl.Boolean,
+                )
+                .alias(name)
+            )
+        else:
+            text = raw.replace("", None)
+            if name == "txn_id" and posting.txn_id_suffix:
+                text = text + pl.lit(posting.txn_id_suffix)
+            typed.append(text.alias(name))
+    return framed.with_columns(typed)
+
+
+def _check_columns(lf: pl.LazyFrame, mapping: Mapping, path: Path) -> None:
+    names = set(lf.collect_schema().names())
+    if mapping.passthrough:
+        missing = [c for c in REQUIRED_TRANSACTION_COLUMNS if c not in names]
+        if missing:
+            raise InputError(
+                f"{path}: missing required column '{missing[0]}' (mapping {mapping.name})"
+            )
+        return
+    for column in mapping.source_columns:
+        if column not in names:
+            raise InputError(
+                f"{path}: missing column '{column}' required by mapping {mapping.name}"
+            )
+    for posting in mapping.postings:
+        given = {name for name, _ in posting.fields} | (
+            {"direction"} if any(s.signed for _, s in posting.fields) else set()
+        )
+        for column in REQUIRED_TRANSACTION_COLUMNS:
+            if column not in given:
+                raise InputError(
+                    f"{mapping.path}: mapping {mapping.name} gives no source "
+                    f"for required column '{column}'"
+                )
+
+
+def load_fx(path: Path | str | None = None, *, base_currency: str = "USD") -> pl.DataFrame:
+    """The FX table: `currency` and `rate` (units of base currency per unit), exact decimals."""
+    fx_path = Path(path) if path else FX_PATH
+    if not fx_path.is_file():
+        return pl.DataFrame({"currency": [base_currency], "_rate": ["1"]}).with_columns(
+            pl.col("_rate").str.to_decimal(scale=8)
+        )
+    frame = pl.read_csv(fx_path, infer_schema=False)
+    if not {"currency", "rate"} <= set(frame.columns):
+        raise InputError(f"{fx_path}: an FX table needs the columns currency and rate")
+    frame = frame.select(
+        pl.col("currency").str.strip_chars().str.to_uppercase(),
+        pl.col("rate").cast(pl.Decimal(18, 8), strict=False).alias("_rate"),
+    )
+    if frame.filter(pl.col("currency") == base_currency).is_empty():
+        frame = pl.concat(
+            [
+                frame,
+                pl.DataFrame(
+                    {"currency": [base_currency], "_rate": [1]},
+                    schema={"currency": pl.String, "_rate": pl.Decimal(18, 8)},
+                ),
+            ]
+        )
+    return frame
+
+
+def _validate(frame: pl.LazyFrame, fx: pl.DataFrame) -> pl.LazyFrame:
+    checks: list[tuple[pl.Expr, str, pl.Expr]] = []
+    names = frame.collect_schema().names()
+    for column in REQUIRED_TRANSACTION_COLUMNS:
+        raw = f"_raw_{column}"
+        raw_missing = pl.col(raw).is_null() | (pl.col(raw) == "") if raw in names else pl.lit(True)
+        checks.append((raw_missing, column, pl.lit("missing required value")))
+    checks.append(
+        (
+            pl.col("ts_utc").is_null(),
+            "ts_utc",
+            pl.format("unparseable timestamp '{}'", pl.col("_raw_ts_utc")),
+        )
+    )
+    if "ts_local" in names and "_raw_ts_local" in names:
+        checks.append(
+            (
+                pl.col("ts_local").is_null()
+                & pl.col("_raw_ts_local").is_not_null()
+                & (pl.col("_raw_ts_local") != ""),
+                "ts_local",
+                pl.format("unparseable timestamp '{}'", pl.col("_raw_ts_local")),
+            )
+        )
+    checks.append(
+        (
+            pl.col("amount").is_null(),
+            "amount",
+            pl.format("unparseable amount '{}'", pl.col("_raw_amount")),
+        )
+    )
+    checks.append(
+        (
+            pl.col("amount") <= 0,
+            "amount",
+            pl.format("non-positive amount '{}'", pl.col("_raw_amount")),
+        )
+    )
+    checks.append(
+        (
+            pl.col("direction").is_null() | ~pl.col("direction").is_in(DIRECTIONS),
+            "direction",
+            pl.format("unknown direction '{}' (use in or out)", pl.col("_raw_direction")),
+        )
+    )
+    checks.append(
+        (
+            ~pl.col("channel").is_in(CHANNELS),
+            "channel",
+            pl.format("unknown channel '{}' after mapping", pl.col("channel")),
+        )
+    )
+    frame = frame.with_columns(pl.col("currency").str.to_uppercase()).join(
+        fx.lazy(), on="currency", how="left"
+    )
+    checks.append(
+        (
+            pl.col("_rate").is_null(),
+            "currency",
+            pl.format("no FX rate for currency '{}'", pl.col("currency")),
+        )
+    )
+    if "amount_base" in names and "_raw_amount_base" in names:
+        checks.append(
+            (
+                pl.col("amount_base").is_null() | (pl.col("amount_base") <= 0),
+                "amount_base",
+                pl.format("bad base amount '{}'", pl.col("_raw_amount_base")),
+            )
+        )
+    field: pl.Expr = pl.when(checks[0][0]).then(pl.lit(checks[0][1]))
+    reason: pl.Expr = pl.when(checks[0][0]).then(checks[0][2])
+    for cond, name, why in checks[1:]:
+        field = field.when(cond.fill_null(False)).then(pl.lit(name))  # type: ignore[attr-defined]
+        reason = reason.when(cond.fill_null(False)).then(why)  # type: ignore[attr-defined]
+    frame = frame.with_columns(field.alias("_reject_field"), reason.alias("_reject_reason"))
+    # duplicates: the first valid posting of a txn_id (in file and line order) wins
+    order = pl.col("_order").cast(pl.Int64) * (1 << 40) + pl.col("_line")
+    first = pl.when(pl.col("_reject_reason").is_null()).then(order).min().over("txn_id")
+    is_dup = pl.col("_reject_reason").is_null() & (order != first)
+    frame = frame.with_columns(
+        pl.when(is_dup)
+        .then(pl.lit("txn_id"))
+        .otherwise(pl.col("_reject_field"))
+        .alias("_reject_field"),
+        pl.when(is_dup)
+        .then(pl.format("duplicate txn_id '{}'", pl.col("txn_id")))
+        .otherwise(pl.col("_reject_reason"))
+        .alias("_reject_reason"),
+    )
+    if "amount_base" not in names:
+        frame = frame.with_columns(
+            (pl.col("amount") * pl.col("_rate")).round(2).cast(MONEY).alias("amount_base")
+        )
+    return frame
+
+
+def read_transactions(
+    inputs: Sequence[str | Path],
+    /,
+    *,
+    mapping: str | Path | Mapping = "canonical",
+    fx: pl.DataFrame | None = None,
+    streaming: bool = False,
+) -> Ingested:
+    """Read, map and validate transaction files into canonical postings.
+
+    Raises:
+        InputError: a file cannot be used at all.
+        RuleError: the mapping file has problems.
+    """
+    spec = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
+    paths = expand_inputs(inputs)
+    fx_table = fx if fx is not None else load_fx()
+    parts: list[pl.LazyFrame] = []
+    unposted: list[pl.LazyFrame] = []
+    label_parts: list[pl.LazyFrame] = []
+    files: list[SourceFile] = []
+    rows_read = 0
+    for file_index, path in enumerate(paths):
+        lf = _scan(path, spec)
+        _check_columns(lf, spec, path)
+        try:
+            rows = int(lf.select(pl.len()).collect().item())
+        except pl.exceptions.PolarsError as exc:
+            raise InputError(f"{path}: unreadable: {str(exc).splitlines()[0]}") from exc
+        if rows == 0:
+            raise InputError(f"{path}: file holds no rows")
+        rows_read += rows
+        files.append(SourceFile(str(path), path.stat().st_size, _fingerprint(path), rows))
+        for index in range(len(spec.postings)):
+            parts.append(_posting_frame(lf, spec, index, file_index, str(path)))
+        whens = [p.when for p in spec.postings]
+        if all(whens):
+            applies = pl.any_horizontal([pl.sql_expr(str(w)).fill_null(False) for w in whens])
+            unposted.append(
+                lf.filter(~applies).select(
+                    pl.lit(str(path)).alias("file"),
+                    pl.col("_line").cast(pl.Int64).alias("line"),
+                    pl.lit("-").alias("field"),
+                    pl.lit("no posting of the mapping applies to this row").alias("reason"),
+                    pl.lit(None, pl.String).alias("raw"),
+                )
+            )
+        if spec.labels:
+            first = spec.postings[0]
+            ids = _raw(dict(first.fields)["txn_id"])
+            label_parts.append(
+                lf.select(
+                    ids.alias("source_txn_id"),
+                    *[pl.col(c).cast(pl.String).alias(k) for k, c in spec.labels],
+                )
+            )
+    validated = _validate(pl.concat(parts, how="diagonal_relaxed"), fx_table)
+    collected = validated.collect(engine="streaming" if streaming else "auto")
+    raw_cols = [c for c in collected.columns if c.startswith("_raw_")]
+    rejected = collected.filter(pl.col("_reject_reason").is_not_null()).select(
+        pl.col("_file").alias("file"),
+        pl.col("_line").alias("line"),
+        pl.col("_reject_field").alias("field"),
+        pl.col("_reject_reason").alias("reason"),
+        pl.struct([pl.col(c).alias(c.removeprefix("_raw_")) for c in raw_cols])
+        .struct.json_encode()
+        .alias("raw"),
+    )
+    if unposted:
+        rejected = pl.concat([rejected, pl.concat(unposted).collect()], how="vertical_relaxed")
+    keep = [c for c in TRANSACTION_COLUMNS if c in collected.columns]
+    accepted = (
+        collected.filter(pl.col("_reject_reason").is_null())
+        .sort("_order", "_line")
+        .select([pl.col(c).cast(TRANSACTION_COLUMNS[c]) for c in keep])
+    )
+    labels = pl.concat(label_parts).collect() if label_parts else None
+    return Ingested(accepted, rejected.sort("file", "line"), labels, tuple(files), rows_read)
+
+
+def load_customers(path: str | Path, /) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Customers (KYC) cast to the canonical dtypes, and their rejects.
+
+    Raises:
+        InputError: the file cannot be used at all.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"{file}: no such customers file")
+    try:
+        if file.suffix == ".parquet":
+            frame = pl.read_parquet(file).with_row_index("_line", offset=1)
+        else:
+            frame = pl.read_csv(file, infer_schema=False).with_row_index("_line", offset=2)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise InputError(f"{file}: unreadable: {str(exc).splitlines()[0]}") from exc
+    if "customer_id" not in frame.columns:
+        raise InputError(f"{file}: missing required column 'customer_id'")
+    casts = []
+    for name, dtype in CUSTOMER_COLUMNS.items():
+        if name not in frame.columns:
+            continue
+        col = pl.col(name)
+        if frame.schema[name] == pl.List(pl.String):
+            col = col.list.join(";")
+        if dtype == TS_UTC and frame.schema[name] == pl.String:
+            col = col.str.to_datetime(strict=False, time_zone="UTC")
+        casts.append(col.cast(dtype, strict=False).alias(name))
+    typed = frame.select(pl.col("_line").cast(pl.Int64), *casts)
+    bad = (
+        typed["customer_id"].is_null()
+        | typed["customer_id"].is_duplicated() & ~typed["customer_id"].is_first_distinct()
+    )
+    rejects = typed.filter(bad).select(
+        pl.lit(str(file)).alias("file"),
+        pl.col("_line").alias("line"),
+        pl.lit("customer_id").alias("field"),
+        pl.when(pl.col("customer_id").is_null())
+        .then(pl.lit("missing required value"))
+        .otherwise(pl.format("duplicate customer_id '{}'", pl.col("customer_id")))
+        .alias("reason"),
+        pl.lit(None, pl.String).alias("raw"),
+    )
+    return typed.filter(~bad).drop("_line"), rejects

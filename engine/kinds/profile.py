@@ -1,0 +1,150 @@
+"""The `profile` kind: an entity against its own history, its peers, or its KYC declarations.
+
+Measures are computed per entity per calendar period (`period: month`). Every entity gets a
+row for every period of the data (a quiet month is a zero, not a gap), so the baseline is
+honest. The `having` condition may use, for each measure `m`: `m`, `m_baseline` (mean of the
+previous `baseline` periods), `m_std`, `m_z` (z-score), `m_ratio` (m / baseline),
+`m_peer_pct` (percentile rank among the entity's `segment` in the same period, 0-1) and
+`m_peer_median`; plus any KYC column (e.g. `declared_annual_income`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import polars as pl
+
+from engine.kinds.common import EvalContext, Kind, Plan, evidence_in_windows, hits_frame
+from engine.kinds.row import entity_column
+from engine.kinds.window import CALENDAR, parse_measures
+from engine.spec import _ROW_COLUMNS, ParseContext
+
+__all__ = ["PROFILE"]
+
+_SUFFIXES = ("", "_baseline", "_std", "_z", "_ratio", "_peer_pct", "_peer_median")
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Logic of a `profile` rule."""
+
+    by: str
+    where: pl.Expr | None
+    every: str
+    measures: tuple[tuple[str, pl.Expr], ...]
+    derived: tuple[tuple[str, pl.Expr], ...]
+    baseline: int
+    min_baseline: int
+    segment: str | None
+    kyc: tuple[str, ...]
+    having: pl.Expr
+
+
+def _parse(ctx: ParseContext, data: Any) -> Profile | None:
+    by = entity_column(ctx, data)
+    where = ctx.expr(("where",), data["where"]) if "where" in data else None
+    period = str(data.get("period", "month"))
+    if period not in CALENDAR:
+        ctx.error(
+            ("period",),
+            f"unknown calendar period '{period}'",
+            "use day, week, month, quarter or year",
+        )
+    measures, derived = parse_measures(ctx, data.get("measures"))
+    baseline_raw = data.get("baseline") or {}
+    baseline = int(baseline_raw.get("periods", 6))
+    min_baseline = int(baseline_raw.get("min_periods", 3))
+    segment = data.get("segment")
+    if segment is not None and segment not in _ROW_COLUMNS:
+        ctx.error(("segment",), f"unknown column '{segment}'")
+    if segment:
+        ctx.columns.add(str(segment))
+    names: dict[str, pl.DataType] = {
+        f"{n}{s}": pl.Float64() for n, _ in measures + derived for s in _SUFFIXES
+    }
+    having = ctx.expr(("having",), data.get("having", ""), names={**_ROW_COLUMNS, **names})
+    kyc = tuple(
+        c for c in (having.meta.root_names() if having is not None else []) if c in _ROW_COLUMNS
+    )
+    if having is None or period not in CALENDAR or not measures:
+        return None
+    return Profile(
+        by,
+        where,
+        CALENDAR[period],
+        measures,
+        derived,
+        baseline,
+        min_baseline,
+        None if segment is None else str(segment),
+        kyc,
+        having,
+    )
+
+
+def _build(logic: Profile) -> Plan:
+    one_us = timedelta(microseconds=1)
+
+    def plan(frame: pl.LazyFrame, _: EvalContext) -> pl.LazyFrame:
+        base = frame.filter(pl.col(logic.by).is_not_null()).with_columns(
+            pl.col(logic.by).cast(pl.String)
+        )
+        events = base if logic.where is None else base.filter(logic.where.fill_null(False))
+        events = events.with_columns(pl.col("ts_utc").dt.truncate(logic.every).alias("_period"))
+        names = [n for n, _ in logic.measures + logic.derived]
+        per = events.group_by(logic.by, "_period").agg([e for _, e in logic.measures])
+        # the full grid: every entity that ever transacts x every period of the data
+        periods = base.select(pl.col("ts_utc").dt.truncate(logic.every).alias("_period")).unique()
+        attrs = [logic.by] + [
+            c for c in {*logic.kyc, *([logic.segment] if logic.segment else [])} if c != logic.by
+        ]
+        entities = base.group_by(logic.by).agg([pl.col(c).first() for c in attrs if c != logic.by])
+        grid = entities.join(periods, how="cross").join(per, on=[logic.by, "_period"], how="left")
+        grid = grid.with_columns(
+            [pl.col(n).cast(pl.Float64).fill_null(0.0) for n, _ in logic.measures]
+        )
+        for _name, expr in logic.derived:
+            grid = grid.with_columns(expr.cast(pl.Float64))
+        grid = grid.sort(logic.by, "_period")
+        for n in names:
+            prev = pl.col(n).shift(1)
+            mean = prev.rolling_mean(logic.baseline, min_samples=logic.min_baseline).over(logic.by)
+            std = prev.rolling_std(logic.baseline, min_samples=logic.min_baseline).over(logic.by)
+            grid = grid.with_columns(mean.alias(f"{n}_baseline"), std.alias(f"{n}_std"))
+            group = [logic.segment, "_period"] if logic.segment else ["_period"]
+            grid = grid.with_columns(
+                pl.when(pl.col(f"{n}_std") > 0)
+                .then((pl.col(n) - pl.col(f"{n}_baseline")) / pl.col(f"{n}_std"))
+                .alias(f"{n}_z"),
+                pl.when(pl.col(f"{n}_baseline") > 0)
+                .then(pl.col(n) / pl.col(f"{n}_baseline"))
+                .alias(f"{n}_ratio"),
+                (
+                    (pl.col(n).rank("max").over(group) - 1)
+                    / (pl.len().over(group) - 1).clip(lower_bound=1)
+                ).alias(f"{n}_peer_pct"),
+                pl.col(n).median().over(group).alias(f"{n}_peer_median"),
+            )
+        triggers = (
+            grid.filter(logic.having.fill_null(False))
+            .rename({logic.by: "entity"})
+            .with_columns(
+                (pl.col("_period") - one_us).alias("window_start"),
+                (pl.col("_period").dt.offset_by(logic.every) - one_us).alias("window_end"),
+            )
+        )
+        out_names = [f"{n}{s}" for n in names for s in _SUFFIXES]
+        return hits_frame(evidence_in_windows(triggers, events, by=logic.by), out_names)
+
+    return plan
+
+
+PROFILE = Kind(
+    name="profile",
+    keys=("by", "where", "period", "measures", "baseline", "segment", "having"),
+    parse=_parse,
+    build=_build,
+    partition_key=lambda logic: logic.by,
+)

@@ -1,0 +1,247 @@
+"""Tests that live inside rule files, and the runner shared by `rules test` and pytest.
+
+```yaml
+tests:
+  - name: three deposits of 9,500 in five days fire
+    case: positive                # positive | near_miss | lookalike | edge
+    transactions:                 # a small table: columns + rows, or a list of mappings
+      columns: [account_id, ts_utc, direction, amount, channel]
+      rows:
+        - [A1, "2024-01-01T10:00:00Z", in, 9500, cash]
+    customers: [{customer_id: A1, customer_type: individual}]
+    params: {threshold: 9000}     # optional per-test override
+    expect: {alerts: 1, entities: [A1]}
+```
+
+Defaults fill what a row leaves out: `txn_id` t1, t2, ...; `currency` USD; `customer_id` the
+account id. Rows go through the real ingest path (canonical mapping, validation, FX), so a
+test row that the engine would reject fails the test loudly instead of vanishing.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from engine.errors import Diagnostic
+from engine.yamldoc import Doc
+
+__all__ = ["CASES", "TestResult", "parse_tests", "run_rule_tests"]
+
+CASES = ("positive", "near_miss", "lookalike", "edge")
+_TEST_KEYS = {"name", "case", "transactions", "customers", "params", "expect", "note"}
+
+
+def _table(
+    doc: Doc, keys: tuple[Any, ...], raw: Any, rule_id: str, errors: list[Diagnostic]
+) -> tuple[Mapping[str, Any], ...]:
+    if raw is None:
+        return ()
+    if isinstance(raw, dict) and "columns" in raw:
+        columns = list(raw["columns"])
+        rows = []
+        for i, row in enumerate(raw.get("rows") or []):
+            if not isinstance(row, list) or len(row) != len(columns):
+                errors.append(
+                    doc.diagnostic(
+                        (*keys, "rows", i),
+                        rule_id,
+                        f"row has {len(row) if isinstance(row, list) else 1} values "
+                        f"for {len(columns)} columns",
+                    )
+                )
+                continue
+            rows.append(dict(zip(columns, row, strict=True)))
+        return tuple(rows)
+    if isinstance(raw, list) and all(isinstance(r, dict) for r in raw):
+        return tuple(raw)
+    errors.append(doc.diagnostic(keys, rule_id, "expected columns + rows, or a list of mappings"))
+    return ()
+
+
+def parse_tests(doc: Doc, rule_id: str, raw: Any, errors: list[Diagnostic]) -> tuple[Any, ...]:
+    """Parse a rule's `tests:` list into `RuleTest`s, recording located problems."""
+    from engine.spec import RuleTest
+
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        errors.append(doc.diagnostic(("tests",), rule_id, "tests must be a list"))
+        return ()
+    out = []
+    for i, item in enumerate(raw):
+        keys: tuple[Any, ...] = ("tests", i)
+        if not isinstance(item, dict):
+            errors.append(doc.diagnostic(keys, rule_id, "a test is a mapping"))
+            continue
+        for key in item:
+            if key not in _TEST_KEYS:
+                from engine.errors import suggest
+
+                errors.append(
+                    doc.diagnostic(
+                        (*keys, key),
+                        rule_id,
+                        f"unknown key '{key}'",
+                        suggest(str(key), _TEST_KEYS),
+                    )
+                )
+        case = str(item.get("case", "positive"))
+        if case not in CASES:
+            errors.append(
+                doc.diagnostic(
+                    (*keys, "case"),
+                    rule_id,
+                    f"unknown case '{case}'",
+                    "one of: " + ", ".join(CASES),
+                )
+            )
+        expect = item.get("expect") or {}
+        if "alerts" not in expect:
+            errors.append(doc.diagnostic(keys, rule_id, "a test needs expect: {alerts: N}"))
+        entities = expect.get("entities")
+        out.append(
+            RuleTest(
+                name=str(item.get("name", f"test {i + 1}")),
+                case=case,
+                transactions=_table(
+                    doc, (*keys, "transactions"), item.get("transactions"), rule_id, errors
+                ),
+                customers=_table(doc, (*keys, "customers"), item.get("customers"), rule_id, errors),
+                params=dict(item.get("params") or {}),
+                expect_alerts=int(expect.get("alerts", 0)),
+                expect_entities=None if entities is None else tuple(str(e) for e in entities),
+                line=doc.where(keys)[0],
+            )
+        )
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class TestResult:
+    """The outcome of one inline test."""
+
+    rule_id: str
+    name: str
+    case: str
+    passed: bool
+    expected: str
+    got: str
+    location: str
+
+    __test__ = False  # not a pytest class
+
+
+def _frame_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for i, row in enumerate(rows):
+        full = {"txn_id": f"t{i + 1}", "currency": "USD"} | {k: v for k, v in row.items()}
+        full.setdefault("customer_id", full.get("account_id"))
+        out.append({k: None if v is None else str(v) for k, v in full.items()})
+    return out
+
+
+def run_rule_tests(rules: Sequence[Any], *, lists: Any) -> list[TestResult]:
+    """Run the inline tests of `rules` through ingest, evaluation and episode merging."""
+    from engine.alerts import build_alerts
+    from engine.evaluate import compile_rule, evaluate
+    from engine.ingest import load_customers, read_transactions
+    from engine.kinds import EvalContext
+    from engine.spec import load_pack
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="moneytrail-test-") as tmp:
+        for rule in rules:
+            for n, test in enumerate(rule.tests):
+                location = f"{rule.path}:{test.line}"
+                target = rule
+                if test.params:
+                    pack = load_pack(
+                        Path(rule.path),
+                        overrides={rule.id: test.params},
+                        lists=lists,
+                        only={rule.id},
+                    )
+                    target = pack.rules[0]
+                txn_path = Path(tmp) / f"{rule.id}-{n}.ndjson"
+                txn_path.write_text(
+                    "\n".join(json.dumps(r) for r in _frame_rows(test.transactions)) + "\n"
+                )
+                ingested = read_transactions([txn_path], mapping="canonical")
+                customers = None
+                if test.customers:
+                    cust_path = Path(tmp) / f"{rule.id}-{n}-customers.csv"
+                    pl.DataFrame(
+                        [
+                            {k: None if v is None else str(v) for k, v in c.items()}
+                            for c in test.customers
+                        ]
+                    ).write_csv(cust_path)
+                    customers, _ = load_customers(cust_path)
+                if not ingested.rejects.is_empty():
+                    first = ingested.rejects.row(0, named=True)
+                    results.append(
+                        TestResult(
+                            rule.id,
+                            test.name,
+                            test.case,
+                            False,
+                            f"{test.expect_alerts} alert(s)",
+                            f"row {first['line']} rejected: {first['field']}: {first['reason']}",
+                            location,
+                        )
+                    )
+                    continue
+                compiled = compile_rule(target)
+                evaluation = evaluate(
+                    ingested.transactions,
+                    [compiled],
+                    customers=customers,
+                    context=EvalContext(
+                        customers=None if customers is None else customers.lazy(),
+                        lists=lists.tables,
+                    ),
+                )
+                if rule.id in evaluation.skipped:
+                    results.append(
+                        TestResult(
+                            rule.id,
+                            test.name,
+                            test.case,
+                            False,
+                            f"{test.expect_alerts} alert(s)",
+                            f"rule skipped: {evaluation.skipped[rule.id]}",
+                            location,
+                        )
+                    )
+                    continue
+                alerts, _ = build_alerts(
+                    target,
+                    evaluation.hits[rule.id],
+                    ingested.transactions,
+                    entity_type=compiled.partition_key or "-",
+                )
+                entities = tuple(sorted(alerts["entity"].to_list()))
+                ok = alerts.height == test.expect_alerts and (
+                    test.expect_entities is None or entities == tuple(sorted(test.expect_entities))
+                )
+                expected = f"{test.expect_alerts} alert(s)" + (
+                    f" on {', '.join(test.expect_entities)}"
+                    if test.expect_entities is not None
+                    else ""
+                )
+                got = f"{alerts.height} alert(s)" + (
+                    f" on {', '.join(entities)}" if entities else ""
+                )
+                if not ok and alerts.height:
+                    got += "; measures: " + "; ".join(alerts["measures"].to_list()[:3])
+                results.append(
+                    TestResult(rule.id, test.name, test.case, ok, expected, got, location)
+                )
+    return results

@@ -1,0 +1,279 @@
+"""The DuckDB alert store: schema, migrations, and one-transaction run writes.
+
+Only this module talks to DuckDB. Frames go in through Arrow; every value reaches SQL as a
+parameter or a registered relation, never by string formatting. A run is written in one
+transaction, so a process that dies mid-write leaves no trace of that run. Investigator state
+(`dispositions`) is never touched by a scan.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from engine.errors import StoreError, StoreLockedError
+from engine.faults import fault
+
+__all__ = ["MIGRATIONS", "RunRecord", "Store", "open_store"]
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the foundation tables
+    """
+    CREATE TABLE runs (
+        run_id VARCHAR PRIMARY KEY, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
+        engine_version VARCHAR, rule_pack_hash VARCHAR, mode VARCHAR, inputs JSON, params JSON,
+        rows_read BIGINT, postings BIGINT, accepted BIGINT, rejected BIGINT,
+        alerts BIGINT, new_alerts BIGINT, timings JSON, notices JSON
+    );
+    CREATE TABLE alerts (
+        alert_id VARCHAR PRIMARY KEY, rule_id VARCHAR, rule_version VARCHAR, kind VARCHAR,
+        title VARCHAR, pillar VARCHAR, severity VARCHAR, weight DOUBLE, specificity VARCHAR,
+        subject_role VARCHAR, entity_type VARCHAR, entity VARCHAR, customer_id VARCHAR,
+        episode_start TIMESTAMPTZ, episode_end TIMESTAMPTZ, n_windows BIGINT,
+        measures JSON, thresholds JSON, explanation VARCHAR, "references" JSON,
+        first_run VARCHAR, last_run VARCHAR
+    );
+    CREATE TABLE alert_transactions (
+        alert_id VARCHAR, txn_id VARCHAR, account_id VARCHAR, ts_utc TIMESTAMPTZ,
+        direction VARCHAR, amount DECIMAL(18, 2), currency VARCHAR, amount_base DECIMAL(18, 2),
+        channel VARCHAR, counterparty_account_id VARCHAR, counterparty_name VARCHAR,
+        reference_text VARCHAR, PRIMARY KEY (alert_id, txn_id)
+    );
+    CREATE TABLE rejects (
+        run_id VARCHAR, file VARCHAR, line BIGINT, field VARCHAR, reason VARCHAR, raw VARCHAR
+    );
+    CREATE TABLE cases (
+        case_id VARCHAR PRIMARY KEY, subject_type VARCHAR, subject VARCHAR, score DOUBLE,
+        escalated BOOLEAN, pillars JSON, n_alerts BIGINT, high_specificity BIGINT,
+        case_start TIMESTAMPTZ, case_end TIMESTAMPTZ, subject_role VARCHAR, summary VARCHAR,
+        first_run VARCHAR, last_run VARCHAR
+    );
+    CREATE TABLE case_alerts (case_id VARCHAR, alert_id VARCHAR, PRIMARY KEY (case_id, alert_id));
+    CREATE TABLE dispositions (
+        subject_kind VARCHAR, subject_id VARCHAR, status VARCHAR, assignee VARCHAR,
+        notes VARCHAR, updated_at TIMESTAMPTZ, PRIMARY KEY (subject_kind, subject_id)
+    );
+    CREATE TABLE disposition_history (
+        subject_kind VARCHAR, subject_id VARCHAR, status VARCHAR, assignee VARCHAR,
+        notes VARCHAR, changed_at TIMESTAMPTZ, changed_by VARCHAR
+    );
+    """,
+    # 2: networks grown from alerted accounts (graphs/)
+    """
+    CREATE TABLE networks (
+        network_id VARCHAR PRIMARY KEY, score DOUBLE, n_members BIGINT, n_alerts BIGINT,
+        pillars JSON, total_flow DOUBLE, first_ts TIMESTAMPTZ, last_ts TIMESTAMPTZ,
+        summary VARCHAR, first_run VARCHAR, last_run VARCHAR
+    );
+    CREATE TABLE network_members (
+        network_id VARCHAR, account_id VARCHAR, customer_id VARCHAR, role VARCHAR,
+        centrality DOUBLE, n_alerts BIGINT, PRIMARY KEY (network_id, account_id)
+    );
+    CREATE TABLE network_edges (
+        network_id VARCHAR, source VARCHAR, target VARCHAR, amount DOUBLE, n BIGINT,
+        first_ts TIMESTAMPTZ, last_ts TIMESTAMPTZ, PRIMARY KEY (network_id, source, target)
+    );
+    """,
+)
+
+
+RUN_COLUMNS = frozenset(
+    (
+        "run_id", "started_at", "finished_at", "engine_version", "rule_pack_hash", "mode",
+        "inputs", "params", "rows_read", "postings", "accepted", "rejected", "alerts",
+        "new_alerts", "timings", "notices",
+    )
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """What a scan hands the store: the run's facts and its result frames."""
+
+    run_id: str
+    facts: Mapping[str, Any]
+    alerts: pl.DataFrame
+    evidence: pl.DataFrame
+    rejects: pl.DataFrame
+    cases: pl.DataFrame | None = None
+    case_alerts: pl.DataFrame | None = None
+    networks: Mapping[str, pl.DataFrame] | None = None
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text or "conflicting" in text
+
+
+class Store:
+    """An open DuckDB alert store."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: str, *, read_only: bool) -> None:
+        self.con = con
+        self.path = path
+        self.read_only = read_only
+
+    def close(self) -> None:
+        """Close the connection (and release the file lock)."""
+        self.con.close()
+
+    def migrate(self) -> int:
+        """Apply pending migrations in order; returns the schema version."""
+        self.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
+        row = self.execute("SELECT max(version) FROM schema_version")
+        current = int(row[0][0]) if row and row[0][0] is not None else 0
+        for version, ddl in enumerate(MIGRATIONS, start=1):
+            if version <= current:
+                continue
+            self.execute("BEGIN TRANSACTION")
+            for statement in filter(str.strip, ddl.split(";")):
+                self.execute(statement)
+            self.execute("INSERT INTO schema_version VALUES (?)", [version])
+            self.execute("COMMIT")
+        return len(MIGRATIONS)
+
+    def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+        """Run a parameterised query and return a Polars frame."""
+        frame: pl.DataFrame = self.con.sql(sql, params=params or []).pl()
+        return frame
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> list[Any]:
+        """Run a parameterised statement to completion; returns its rows."""
+        return self.con.execute(sql, params or []).fetchall()
+
+    @contextmanager
+    def _relation(self, name: str, frame: pl.DataFrame) -> Iterator[None]:
+        """Expose a frame to SQL as a named relation for the duration of a statement."""
+        self.con.register(name, frame.to_arrow())
+        try:
+            yield
+        finally:
+            self.con.unregister(name)
+
+    def _insert(self, table: str, frame: pl.DataFrame, *, conflict: str = "") -> None:
+        if frame.is_empty():
+            return
+        columns = ", ".join(f'"{c}"' for c in frame.columns)
+        with self._relation("_incoming", frame):
+            # table and column names come from this module, never from data
+            self.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _incoming {conflict}"  # noqa: S608
+            )
+
+    def write_run(self, record: RunRecord) -> int:
+        """Write a whole run in one transaction; returns how many alerts are new.
+
+        Alerts already stored (same deterministic id) keep their first run and get their
+        episode, measures and evidence refreshed; dispositions are never touched.
+        """
+        self.execute("BEGIN TRANSACTION")
+        try:
+            ids = record.alerts.select("alert_id")
+            with self._relation("_ids", ids):
+                known = self.execute(
+                    "SELECT count(*) FROM alerts WHERE alert_id IN (SELECT alert_id FROM _ids)"
+                )
+                new_alerts = record.alerts.height - int(known[0][0])
+            alerts = record.alerts.with_columns(
+                pl.lit(record.run_id).alias("first_run"), pl.lit(record.run_id).alias("last_run")
+            )
+            update = ", ".join(
+                f'"{c}" = excluded."{c}"'
+                for c in alerts.columns
+                if c not in ("alert_id", "first_run")
+            )
+            self._insert(
+                "alerts", alerts, conflict=f"ON CONFLICT (alert_id) DO UPDATE SET {update}"
+            )
+            with self._relation("_ids", ids):
+                self.execute(
+                    "DELETE FROM alert_transactions WHERE alert_id IN (SELECT alert_id FROM _ids)"
+                )
+            self._insert("alert_transactions", record.evidence)
+            fault("store.mid_write")
+            self._insert(
+                "rejects", record.rejects.with_columns(pl.lit(record.run_id).alias("run_id"))
+            )
+            if record.cases is not None:
+                cases = record.cases.with_columns(
+                    pl.lit(record.run_id).alias("first_run"),
+                    pl.lit(record.run_id).alias("last_run"),
+                )
+                update = ", ".join(
+                    f'"{c}" = excluded."{c}"'
+                    for c in cases.columns
+                    if c not in ("case_id", "first_run")
+                )
+                self._insert(
+                    "cases", cases, conflict=f"ON CONFLICT (case_id) DO UPDATE SET {update}"
+                )
+            if record.case_alerts is not None:
+                self._insert("case_alerts", record.case_alerts, conflict="ON CONFLICT DO NOTHING")
+            for table, frame in (record.networks or {}).items():
+                self._replace_by_key(table, frame)
+            facts = dict(record.facts) | {"run_id": record.run_id, "new_alerts": new_alerts}
+            names = list(facts)
+            values = [
+                json.dumps(v, default=str) if isinstance(v, (dict, list, tuple)) else v
+                for v in facts.values()
+            ]
+            unknown = set(names) - RUN_COLUMNS
+            if unknown:
+                raise StoreError(f"unknown run facts: {', '.join(sorted(unknown))}")
+            self.execute(
+                # column names are checked against the schema above; values are parameters
+                f"INSERT INTO runs ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",  # noqa: S608
+                values,
+            )
+            fault("store.before_commit")
+            self.execute("COMMIT")
+        except BaseException:
+            self.execute("ROLLBACK")
+            raise
+        return new_alerts
+
+    def _replace_by_key(self, table: str, frame: pl.DataFrame) -> None:
+        """Networks are recomputed per run: replace the rows of the networks this run found."""
+        if frame.is_empty():
+            return
+        with self._relation("_ids", frame.select("network_id").unique()):
+            self.execute(f"DELETE FROM {table} WHERE network_id IN (SELECT network_id FROM _ids)")  # noqa: S608
+        self._insert(table, frame)
+
+
+@contextmanager
+def open_store(path: str | Path, *, read_only: bool = False) -> Iterator[Store]:
+    """Open (and migrate, when writable) the store at `path`.
+
+    Raises:
+        StoreLockedError: another process is writing to it.
+        StoreError: it cannot be opened (missing when read-only, not a DuckDB file, ...).
+    """
+    target = str(path)
+    if read_only and not Path(target).is_file():
+        raise StoreError(f"{target}: no such alert store (run `moneytrail scan` first)")
+    try:
+        con = duckdb.connect(target, read_only=read_only)
+    except duckdb.IOException as exc:
+        if _is_lock_error(exc):
+            raise StoreLockedError(
+                f"{target}: the store is in use by another moneytrail process; "
+                "wait for it to finish and try again"
+            ) from exc
+        raise StoreError(f"{target}: cannot open the store: {str(exc).splitlines()[0]}") from exc
+    except duckdb.Error as exc:
+        raise StoreError(f"{target}: cannot open the store: {str(exc).splitlines()[0]}") from exc
+    store = Store(con, target, read_only=read_only)
+    try:
+        if not read_only:
+            store.migrate()
+        yield store
+    finally:
+        store.close()
