@@ -59,7 +59,7 @@ def _fmt(value: Any) -> str:
 
 def explain(rule: Rule, entity: str, measures: dict[str, Any], start: Any, end: Any) -> str:
     """Plain language: what was measured, beside the thresholds it crossed."""
-    template = getattr(rule.logic, "explain", None) or ""
+    template = rule.explain
     if template:
         body = _PLACEHOLDER.sub(lambda m: _fmt(measures.get(m.group(1), m.group(0))), template)
     else:

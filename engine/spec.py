@@ -59,6 +59,7 @@ META_KEYS = (
     "kind",
     "params",
     "tests",
+    "explain",
 )
 _ID = re.compile(r"^(HT|ML|AN|[A-Z]{2,6})-[A-Z0-9]+-\d{2}$")
 _DURATION = re.compile(r"^(\d+)(us|ms|s|m|h|d|w)$")
@@ -137,6 +138,7 @@ class Rule:
     used_params: frozenset[str] = frozenset()
     columns: frozenset[str] = frozenset()
     source_text: str = ""
+    explain: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,6 +435,7 @@ def _parse_rule(
             used_params=frozenset(ctx.used_params),
             columns=frozenset(ctx.columns),
             source_text=yaml.safe_dump(data, sort_keys=True),
+            explain=str(data.get("explain", "")),
         ),
         errors,
     )
