@@ -28,6 +28,7 @@ class CompiledRule:
     plan: Plan
     partition_key: str | None
     columns: frozenset[str]
+    stage: int = 1
 
     def describe(self) -> str:
         """The plan over an empty canonical frame, as Polars prints it (for `rules show`)."""
@@ -45,7 +46,7 @@ def compile_rule(rule: Rule) -> CompiledRule:
     columns = frozenset(
         rule.columns | {"txn_id", "ts_utc", "account_id"} | ({key} if key else set())
     )
-    return CompiledRule(rule, kind.build(rule.logic), key, columns)
+    return CompiledRule(rule, kind.build(rule.logic), key, columns, kind.stage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,8 @@ def evaluate(
         else:
             runnable.append(item)
     used = set().union(*(c.columns for c in runnable)) if runnable else set()
+    if any(c.stage > 1 for c in runnable):
+        used |= have_txn  # graph patterns read whatever optional columns the input has
     base = frame.select(sorted(used & have_txn))
     cust_cols = sorted((used & have_cust) - have_txn)
     if cust_cols and customers is not None:

@@ -6,6 +6,7 @@ store. Each stage is timed; the store write is one transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -19,7 +20,7 @@ import polars as pl
 from engine import __version__
 from engine.alerts import ALERT_SCHEMA, build_alerts
 from engine.cases import build_cases
-from engine.evaluate import compile_rule, evaluate
+from engine.evaluate import CompiledRule, compile_rule, evaluate
 from engine.ingest import Ingested, load_customers, load_fx, read_transactions
 from engine.kinds import EvalContext
 from engine.lists import load_lists
@@ -97,26 +98,14 @@ def run_scan(
     context = EvalContext(
         customers=None if customers is None else customers.lazy(), lists=lists.tables
     )
-    evaluation = evaluate(
+    all_alerts, all_evidence, skipped = _run_stages(
         ingested.transactions,
         compiled,
-        customers=customers,
-        context=context,
+        customers,
+        context,
         streaming=options.streaming,
+        on_stage=stage,
     )
-    stage("alerts")
-    alert_parts, evidence_parts = [], []
-    for item in compiled:
-        hits = evaluation.hits.get(item.rule.id)
-        if hits is None:
-            continue
-        alerts, evidence = build_alerts(
-            item.rule, hits, ingested.transactions, entity_type=item.partition_key or "-"
-        )
-        alert_parts.append(alerts)
-        evidence_parts.append(evidence)
-    all_alerts = pl.concat(alert_parts) if alert_parts else pl.DataFrame(schema=ALERT_SCHEMA)
-    all_evidence = pl.concat(evidence_parts, how="vertical_relaxed") if evidence_parts else None
     stage("cases")
     cases, case_alerts = build_cases(all_alerts)
     stage("store")
@@ -143,16 +132,11 @@ def run_scan(
         "rejected": rejects.height,
         "alerts": all_alerts.height,
         "timings": timings,
-        "notices": evaluation.skipped,
+        "notices": skipped,
     }
-    evidence = (
-        all_evidence
-        if all_evidence is not None
-        else pl.DataFrame(schema={"alert_id": pl.String, "txn_id": pl.String})
-    )
     with open_store(options.db) as store:
         new = store.write_run(
-            RunRecord(run_id, facts, all_alerts, evidence, rejects, cases, case_alerts)
+            RunRecord(run_id, facts, all_alerts, all_evidence, rejects, cases, case_alerts)
         )
     stage("done")
     return ScanResult(
@@ -161,7 +145,47 @@ def run_scan(
         all_alerts,
         cases,
         new,
-        evaluation.skipped,
+        skipped,
         timings,
-        len(compiled) - len(evaluation.skipped),
+        len(compiled) - len(skipped),
     )
+
+
+def _run_stages(
+    txns: pl.DataFrame,
+    compiled: list[CompiledRule],
+    customers: pl.DataFrame | None,
+    context: EvalContext,
+    *,
+    streaming: bool,
+    on_stage: Callable[[str], None],
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
+    """Row and window rules first; then graph rules, which may read the first stage's alerts."""
+    alert_parts: list[pl.DataFrame] = []
+    evidence_parts: list[pl.DataFrame] = []
+    skipped: dict[str, str] = {}
+    for level in sorted({c.stage for c in compiled}):
+        batch = [c for c in compiled if c.stage == level]
+        if level > 1:
+            on_stage("graph")
+            prior = pl.concat(alert_parts) if alert_parts else pl.DataFrame(schema=ALERT_SCHEMA)
+            context = dataclasses.replace(context, alerts=prior)
+        evaluation = evaluate(
+            txns, batch, customers=customers, context=context, streaming=streaming
+        )
+        skipped |= evaluation.skipped
+        for item in batch:
+            hits = evaluation.hits.get(item.rule.id)
+            if hits is None:
+                continue
+            entity_type = item.partition_key or "account_id"
+            alerts, evidence = build_alerts(item.rule, hits, txns, entity_type=entity_type)
+            alert_parts.append(alerts)
+            evidence_parts.append(evidence)
+    all_alerts = pl.concat(alert_parts) if alert_parts else pl.DataFrame(schema=ALERT_SCHEMA)
+    all_evidence = (
+        pl.concat(evidence_parts, how="vertical_relaxed")
+        if evidence_parts
+        else pl.DataFrame(schema={"alert_id": pl.String, "txn_id": pl.String})
+    )
+    return all_alerts, all_evidence, skipped

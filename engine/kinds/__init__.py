@@ -7,7 +7,7 @@ is pure: it turns the parsed logic into a function from the canonical frame (laz
 
 from __future__ import annotations
 
-from engine.kinds import profile, row, sequence, velocity, window
+from engine.kinds import graph, profile, row, sequence, velocity, window
 from engine.kinds.common import EvalContext, Kind, Plan
 
 __all__ = ["KINDS", "EvalContext", "Kind", "Plan"]
@@ -22,5 +22,6 @@ KINDS: dict[str, Kind] = {
         velocity.VELOCITY,
         sequence.SEQUENCE,
         profile.PROFILE,
+        graph.GRAPH,
     )
 }

@@ -43,7 +43,7 @@ class Kind:
     parse: Callable[[Any, Mapping[str, Any]], Any]
     build: Callable[[Any], Plan]
     partition_key: Callable[[Any], str | None]
-    needs_customers: bool = False
+    stage: int = 1  # 2: runs after the stage-1 rules and may read their alerts
 
 
 def finish_measures(names: list[str]) -> list[pl.Expr]:
