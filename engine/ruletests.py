@@ -199,14 +199,17 @@ def run_rule_tests(rules: Sequence[Any], *, lists: Any) -> list[TestResult]:
                     )
                     continue
                 compiled = compile_rule(target)
+                context = EvalContext(
+                    customers=None if customers is None else customers.lazy(),
+                    lists=lists.tables,
+                )
+                if compiled.stage > 1:
+                    # graph rules may read earlier alerts: those of the pack on the same rows
+                    context = _with_stage_one_alerts(
+                        context, ingested.transactions, customers, rules
+                    )
                 evaluation = evaluate(
-                    ingested.transactions,
-                    [compiled],
-                    customers=customers,
-                    context=EvalContext(
-                        customers=None if customers is None else customers.lazy(),
-                        lists=lists.tables,
-                    ),
+                    ingested.transactions, [compiled], customers=customers, context=context
                 )
                 if rule.id in evaluation.skipped:
                     results.append(
@@ -245,3 +248,25 @@ def run_rule_tests(rules: Sequence[Any], *, lists: Any) -> list[TestResult]:
                     TestResult(rule.id, test.name, test.case, ok, expected, got, location)
                 )
     return results
+
+
+def _with_stage_one_alerts(
+    context: Any, txns: pl.DataFrame, customers: pl.DataFrame | None, rules: Sequence[Any]
+) -> Any:
+    """The context with the alerts of every stage-1 rule of the pack on these rows."""
+    import dataclasses
+
+    from engine.alerts import ALERT_SCHEMA, build_alerts
+    from engine.evaluate import compile_rule, evaluate
+
+    first = [c for c in (compile_rule(r) for r in rules) if c.stage == 1]
+    evaluation = evaluate(txns, first, customers=customers, context=context)
+    parts = [
+        build_alerts(c.rule, evaluation.hits[c.rule.id], txns, entity_type=c.partition_key or "-")[
+            0
+        ]
+        for c in first
+        if c.rule.id in evaluation.hits
+    ]
+    alerts = pl.concat(parts) if parts else pl.DataFrame(schema=ALERT_SCHEMA)
+    return dataclasses.replace(context, alerts=alerts)

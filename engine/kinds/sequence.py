@@ -19,7 +19,12 @@ from engine.spec import _ROW_COLUMNS, ParseContext
 
 __all__ = ["SEQUENCE"]
 
-_STEP_COLUMNS = ("txn_id", "ts_utc", "amount_base", "amount", "counterparty_account_id", "channel")
+_STEP_COLUMNS = (
+    "txn_id", "ts_utc", "ts_local", "amount_base", "amount", "currency", "channel", "txn_type",
+    "counterparty_account_id", "counterparty_name", "counterparty_type", "counterparty_country",
+    "mcc", "merchant_id", "txn_city", "txn_region", "txn_country", "conductor_id",
+    "crypto_risk_tag", "reference_text",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
