@@ -172,3 +172,7 @@ def main() -> None:
     except MoneytrailError as exc:
         err.print(f"moneytrail: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

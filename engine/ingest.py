@@ -271,7 +271,12 @@ def _posting_frame(
 
 
 def _check_columns(lf: pl.LazyFrame, mapping: Mapping, path: Path) -> None:
-    names = set(lf.collect_schema().names())
+    try:
+        names = set(lf.collect_schema().names())
+    except pl.exceptions.NoDataError as exc:
+        raise InputError(f"{path}: file holds no rows") from exc
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise InputError(f"{path}: unreadable: {str(exc).splitlines()[0]}") from exc
     if mapping.passthrough:
         missing = [c for c in REQUIRED_TRANSACTION_COLUMNS if c not in names]
         if missing:
