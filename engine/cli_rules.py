@@ -86,6 +86,79 @@ def show(
     out.print(compiled.describe(), markup=False, highlight=False)
 
 
+@rules_app.command("lint")
+def lint_cmd(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Rule folders or files.")] = None,
+) -> None:
+    """Warn about rules without sources, tests or look-alikes; unused params; odd thresholds."""
+    from engine.catalogue import lint
+    from engine.spec import load_pack
+
+    warnings = lint(load_pack(*(paths or ())).rules)
+    for warning in warnings:
+        err.print(str(warning), markup=False, highlight=False, soft_wrap=True)
+    out.print(f"{len(warnings)} warning(s)")
+    if warnings:
+        raise typer.Exit(1)
+
+
+@rules_app.command("coverage")
+def coverage_cmd(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Rule folders or files.")] = None,
+    input_file: Annotated[
+        Path | None,
+        typer.Option("--input", help="A data file: show what its columns cannot detect."),
+    ] = None,
+    mapping: Annotated[str, typer.Option(help="Mapping for --input.")] = "canonical",
+    customers: Annotated[Path | None, typer.Option(help="Customers file for --input.")] = None,
+    format: Annotated[str, typer.Option(help="table or markdown.")] = "table",
+) -> None:
+    """Which catalogue indicators the pack covers, which are pending, and the data each needs."""
+    from engine.catalogue import coverage, coverage_markdown
+    from engine.spec import load_pack
+
+    available = None
+    if input_file is not None:
+        from engine.ingest import load_customers, read_transactions
+
+        available = set(read_transactions([input_file], mapping=mapping).transactions.columns)
+        if customers is not None:
+            available |= set(load_customers(customers)[0].columns)
+    rows = coverage(load_pack(*(paths or ())), available=available)
+    if format == "markdown":
+        sys.stdout.write(coverage_markdown(rows))
+        return
+    table = Table(title=f"coverage: {sum(1 for r in rows if r.rules)} of {len(rows)} indicators")
+    for column in ("indicator", "pillar", "rules", "columns needed", "status"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        status = (
+            f"[yellow]pending[/]: {r.pending}"
+            if not r.rules
+            else (f"[red]missing[/] {', '.join(r.missing)}" if r.missing else "[green]covered[/]")
+        )
+        table.add_row(r.indicator, r.pillar, ", ".join(r.rules), ", ".join(r.columns), status)
+    out.print(table)
+
+
+@rules_app.command("catalogue")
+def catalogue_cmd(
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write here (default: stdout).")
+    ] = None,
+) -> None:
+    """Generate the rule catalogue (docs/rules.md) from the shipped YAML."""
+    from engine.catalogue import catalogue_markdown
+    from engine.spec import load_pack
+
+    text = catalogue_markdown(load_pack())
+    if out_file is None:
+        sys.stdout.write(text)
+    else:
+        out_file.write_text(text, encoding="utf-8")
+        out.print(f"wrote {out_file}")
+
+
 @rules_app.command("test")
 def test(
     target: Annotated[

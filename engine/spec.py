@@ -453,7 +453,8 @@ def rule_files(*paths: Path | str) -> list[Path]:
                 p
                 for p in sorted(path.rglob("*.y*ml"))
                 if p.suffix in (".yaml", ".yml")
-                and not {"mappings", "lists", "features"} & set(p.relative_to(path).parts[:-1])
+                and not {"mappings", "lists", "features", "catalogue"}
+                & set(p.relative_to(path).parts[:-1])
                 and not p.name.startswith("_")
             )
     return found
