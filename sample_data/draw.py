@@ -54,10 +54,11 @@ def daily(mask: np.ndarray, d0: int) -> tuple[np.ndarray, np.ndarray]:
 def at(
     start: date, day: np.ndarray, hour: np.ndarray | float, rng: np.random.Generator | None = None
 ) -> np.ndarray:
-    """Local wall-clock µs at `hour` (fractional) of `day`, plus random seconds if `rng`."""
-    t = day_start(start, day) + (np.asarray(hour) * HOUR).astype(np.int64)
+    """Local wall-clock µs (whole seconds) at fractional `hour` of `day`, jittered if `rng`."""
+    # whole seconds, as banks book them (and as Parquet compresses them)
+    t = day_start(start, day) + (np.asarray(hour) * 3600).astype(np.int64) * 1_000_000
     if rng is not None:
-        t = t + rng.integers(0, MINUTE, np.shape(t))
+        t = t + rng.integers(0, 60, np.shape(t)) * 1_000_000
     return t
 
 

@@ -63,7 +63,7 @@ def card_spending(
     pop = w.pop
     ids = np.flatnonzero(w.active & (pop.persona < len(INDIVIDUALS)))
     persona = pop.persona[ids]
-    rate = np.array([p.card_per_day for p in INDIVIDUALS])[persona] * w.spend[ids]
+    rate = np.array([p.card_per_day for p in INDIVIDUALS])[persona] * w.spend[ids] * 0.7
     lift = np.where(cal_dow[d0:d1] >= 4, 1.2, 0.93)
     row, day = per_day(rate, d0, d1, rng, lift)
     who = ids[row]
@@ -96,7 +96,8 @@ def card_spending(
     merch, loc = _merchant(w, city, cat, rng)
     median = np.array([c.median for c in CATEGORIES])[cat]
     sigma = np.array([c.sigma for c in CATEGORIES])[cat]
-    amount = lognormal_cents(rng, median, sigma, len(cat))
+    means = np.clip(np.sqrt(pop.income[who] / 45_000), 0.5, 1.8)
+    amount = lognormal_cents(rng, median * means, sigma, len(cat))
     cur = np.where(loc >= 0, CITY_CURRENCY[np.maximum(loc, 0)], 0)
     online = loc < 0
     dev = np.where(online, who * 10 + (rng.random(len(who)) < 0.3), -1)
