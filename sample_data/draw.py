@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from sample_data.events import HOUR, MINUTE, day_start
+from sample_data.events import day_start
 
 __all__ = ["Calendar", "at", "cents", "daily", "hours_between", "lognormal_cents", "per_day"]
 

@@ -1,7 +1,8 @@
 """The shipped reference lists (`rules/lists/*.csv`), written from `reference.py`/`catalog.py`.
 
-`python -m sample_data.lists rules/lists` rewrites the shipped copies; `generate` writes the
-same files into each generated bank's `lists/` folder.
+`python -m sample_data.lists rules/lists` rewrites the shipped copies (it leaves an existing
+`fx_rates.csv` alone: the engine's table covers more currencies than the generator uses);
+`generate` writes every list into each generated bank's `lists/` folder.
 """
 
 from __future__ import annotations
@@ -71,12 +72,19 @@ def list_frames() -> dict[str, pl.DataFrame]:
     }
 
 
-def write_lists(folder: Path) -> None:
-    """Write every shipped list into `folder` (created if missing)."""
+def write_lists(folder: Path, *, keep_fx: bool = False) -> None:
+    """Write every shipped list into `folder` (created if missing).
+
+    Args:
+        folder: Destination folder.
+        keep_fx: Leave an existing `fx_rates.csv` untouched.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     for name, frame in list_frames().items():
+        if keep_fx and name == "fx_rates.csv" and (folder / name).exists():
+            continue
         frame.write_csv(folder / name)
 
 
 if __name__ == "__main__":
-    write_lists(Path(sys.argv[1] if len(sys.argv) > 1 else "rules/lists"))
+    write_lists(Path(sys.argv[1] if len(sys.argv) > 1 else "rules/lists"), keep_fx=True)

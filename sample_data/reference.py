@@ -74,8 +74,8 @@ CITIES: tuple[City, ...] = (
 
 BASE_CURRENCY = "USD"
 CURRENCIES: tuple[str, ...] = ("USD", "CAD", "AUD", "EUR", "GBP")
-FX_RATES: dict[str, float] = {"USD": 1.0, "CAD": 0.73, "AUD": 0.66, "EUR": 1.08, "GBP": 1.27}
-"""Units of USD per unit of currency (one fixed rate per currency for the synthetic period)."""
+FX_RATES: dict[str, float] = {"USD": 1.0, "CAD": 0.74, "AUD": 0.66, "EUR": 1.09, "GBP": 1.27}
+"""USD per unit of currency; the same rates as the shipped `rules/lists/fx_rates.csv`."""
 
 HT_CONDUIT: tuple[str, ...] = ("XA", "XB", "XC")
 OSEC_RISK: tuple[str, ...] = ("XD", "XE")

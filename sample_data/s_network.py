@@ -158,7 +158,7 @@ def bipartite(p: Planter) -> None:
     """Two or three of our customers each pay the same 4 outsiders within 30 days."""
     r = p.rng
     src = p.take(_POOL, int(r.integers(2, 4)))
-    dst, t0 = _people(p, 4), int(r.integers(0, p.w.days - 30))
+    dst, t0 = _people(p, 4), int(r.integers(0, max(1, p.w.days - 30)))
     for s in src.tolist():
         flow(
             p,
