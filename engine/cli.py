@@ -160,6 +160,10 @@ from engine import cli_rules  # noqa: E402  (registers the `rules` sub-commands)
 
 app.add_typer(cli_rules.rules_app, name="rules")
 
+from engine import cli_backtest  # noqa: E402
+
+cli_backtest.register(app)
+
 
 def main() -> None:
     """Console entry point."""

@@ -81,6 +81,22 @@ MIGRATIONS: tuple[str, ...] = (
         first_ts TIMESTAMPTZ, last_ts TIMESTAMPTZ, PRIMARY KEY (network_id, source, target)
     );
     """,
+    # 3: backtests against labels
+    """
+    CREATE TABLE backtests (
+        backtest_id VARCHAR PRIMARY KEY, run_id VARCHAR, created_at TIMESTAMPTZ, truth VARCHAR,
+        population JSON
+    );
+    CREATE TABLE backtest_rules (
+        backtest_id VARCHAR, rule_id VARCHAR, indicator VARCHAR, alerts BIGINT, subjects BIGINT,
+        true_positives BIGINT, false_positives BIGINT, lookalike_hits BIGINT, "precision" DOUBLE,
+        expected BIGINT, recall DOUBLE
+    );
+    CREATE TABLE backtest_scenarios (
+        backtest_id VARCHAR, scenario VARCHAR, cases BIGINT, escalated_recall DOUBLE,
+        alert_recall DOUBLE
+    );
+    """,
 )
 
 
@@ -238,6 +254,32 @@ class Store:
             self.execute("ROLLBACK")
             raise
         return new_alerts
+
+    def write_backtest(
+        self,
+        backtest_id: str,
+        run_id: str,
+        truth: str,
+        rules: pl.DataFrame,
+        scenarios: pl.DataFrame,
+        population: pl.DataFrame,
+    ) -> None:
+        """Store one backtest's figures, in one transaction."""
+        self.execute("BEGIN TRANSACTION")
+        try:
+            self.execute(
+                "INSERT INTO backtests VALUES (?, ?, now(), ?, ?)",
+                [backtest_id, run_id, truth, population.write_json()],
+            )
+            tag = pl.lit(backtest_id).alias("backtest_id")
+            if rules.height:
+                self._insert("backtest_rules", rules.select(tag, pl.all()))
+            if scenarios.height:
+                self._insert("backtest_scenarios", scenarios.select(tag, pl.all()))
+            self.execute("COMMIT")
+        except BaseException:
+            self.execute("ROLLBACK")
+            raise
 
     def _replace_by_key(self, table: str, frame: pl.DataFrame) -> None:
         """Networks are recomputed per run: replace the rows of the networks this run found."""

@@ -18,7 +18,11 @@ PACK = load_pack()
 @pytest.mark.parametrize("rule", PACK.rules, ids=lambda r: r.id)
 def test_inline_cases_pass(rule: object) -> None:
     results = run_rule_tests([rule], lists=PACK.lists)
-    failures = [f"{r.location}: {r.name}: expected {r.expected}, got {r.got}" for r in results if not r.passed]
+    failures = [
+        f"{r.location}: {r.name}: expected {r.expected}, got {r.got}"
+        for r in results
+        if not r.passed
+    ]
     assert not failures, "\n".join(failures)
 
 
@@ -35,7 +39,9 @@ def test_pack_is_lint_clean() -> None:
 
 def test_catalogue_is_in_sync() -> None:
     committed = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
-    assert committed == catalogue_markdown(PACK), "run: moneytrail rules catalogue --out docs/rules.md"
+    assert committed == catalogue_markdown(PACK), (
+        "run: moneytrail rules catalogue --out docs/rules.md"
+    )
 
 
 def test_coverage_lists_every_indicator_once() -> None:

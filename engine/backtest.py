@@ -1,0 +1,197 @@
+"""Measure detection against labels: per rule, per scenario, and on the benign population.
+
+Truth is one row per labelled subject: `case_id`, `scenario`, `role`, `customer_id`,
+`account_id`, `expected_indicator_ids` (list), `is_lookalike`. It comes from the generator's
+`truth/truth.parquet` or from a labelled external file (`truth_from_amlsim`). Subjects are
+compared at customer level (an account's alerts count for its customer).
+
+- per rule: alert volume, precision (alerted subjects that are planted, non-look-alike),
+  recall (planted subjects expected to carry the rule's indicator that it alerted);
+- per scenario: case recall (planted cases with a member who is the subject of an escalated
+  case, or, for scenarios without escalation, any alert);
+- benign background: share of unlabelled customers with any alert; look-alikes: share with
+  any alert and share that reach an escalated case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from engine.catalogue import indicator_of
+from engine.spec import Rule
+
+__all__ = [
+    "AMLSIM_INDICATORS",
+    "TRUTH_SCHEMA",
+    "Backtest",
+    "load_truth",
+    "measure",
+    "truth_from_amlsim",
+]
+
+TRUTH_SCHEMA: dict[str, pl.DataType] = {
+    "case_id": pl.String(),
+    "scenario": pl.String(),
+    "role": pl.String(),
+    "customer_id": pl.String(),
+    "account_id": pl.String(),
+    "expected_indicator_ids": pl.List(pl.String()),
+    "is_lookalike": pl.Boolean(),
+}
+AMLSIM_INDICATORS = {
+    "fan_in": "ML-FANIN-01",
+    "fan_out": "ML-FANOUT-01",
+    "cycle": "ML-CYCLE-01",
+    "scatter_gather": "ML-SCATGATH-01",
+    "gather_scatter": "ML-GATHSCAT-01",
+    "bipartite": "ML-BIPART-01",
+    "stack": "ML-STACK-01",
+    "random": "ML-RANDOM-01",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Backtest:
+    """Backtest results as frames, plus the headline population figures."""
+
+    rules: pl.DataFrame
+    scenarios: pl.DataFrame
+    population: pl.DataFrame
+
+
+def load_truth(path: Path | str) -> pl.DataFrame:
+    """A truth table cast to `TRUTH_SCHEMA` (missing optional columns filled)."""
+    frame = pl.read_parquet(path) if str(path).endswith(".parquet") else pl.read_csv(path)
+    for name, dtype in TRUTH_SCHEMA.items():
+        if name not in frame.columns:
+            default: object = {"expected_indicator_ids": [], "is_lookalike": False}.get(name)
+            frame = frame.with_columns(pl.lit(default, dtype=dtype).alias(name))
+    return frame.select([pl.col(n).cast(t) for n, t in TRUTH_SCHEMA.items()])
+
+
+def truth_from_amlsim(folder: Path | str) -> pl.DataFrame:
+    """Truth from an AMLSim run: each SAR alert is a case, its accounts the members."""
+    path = Path(folder) / "alert_transactions.csv.gz"
+    alerts = pl.read_csv(
+        path,
+        schema_overrides={"orig_acct": pl.String, "bene_acct": pl.String, "alert_id": pl.String},
+    )
+    members = pl.concat(
+        [
+            alerts.select("alert_id", "alert_type", pl.col("orig_acct").alias("account_id")),
+            alerts.select("alert_id", "alert_type", pl.col("bene_acct").alias("account_id")),
+        ]
+    ).unique()
+    return members.select(
+        pl.col("alert_id").alias("case_id"),
+        pl.col("alert_type").alias("scenario"),
+        pl.lit("member").alias("role"),
+        pl.col("account_id").alias("customer_id"),
+        "account_id",
+        pl.concat_list(pl.col("alert_type").replace_strict(AMLSIM_INDICATORS, default=None))
+        .list.drop_nulls()
+        .alias("expected_indicator_ids"),
+        pl.lit(False).alias("is_lookalike"),
+    ).sort("case_id", "account_id")
+
+
+def _subjects(alerts: pl.DataFrame) -> pl.DataFrame:
+    """Alerts with the customer they concern (the entity when it is an account or customer)."""
+    return alerts.with_columns(pl.coalesce("customer_id", "entity").alias("subject"))
+
+
+def measure(
+    alerts: pl.DataFrame,
+    cases: pl.DataFrame,
+    case_alerts: pl.DataFrame,
+    truth: pl.DataFrame,
+    population: pl.DataFrame,
+    rules: list[Rule],
+) -> Backtest:
+    """Backtest figures from a run's alerts and cases against `truth`.
+
+    Args:
+        population: one row per customer in the scanned data (`customer_id`).
+    """
+    subj = _subjects(alerts)
+    planted = truth.filter(~pl.col("is_lookalike"))
+    planted_ids = set(planted["customer_id"].drop_nulls().to_list())
+    lookalike_ids = set(truth.filter(pl.col("is_lookalike"))["customer_id"].drop_nulls().to_list())
+    rule_rows = []
+    for rule in rules:
+        indicator = indicator_of(rule)
+        fired = set(subj.filter(pl.col("rule_id") == rule.id)["subject"].to_list())
+        expected = set(
+            planted.filter(pl.col("expected_indicator_ids").list.contains(indicator))[
+                "customer_id"
+            ].to_list()
+        )
+        true_pos = len(fired & planted_ids)
+        rule_rows.append(
+            {
+                "rule_id": rule.id,
+                "indicator": indicator,
+                "alerts": subj.filter(pl.col("rule_id") == rule.id).height,
+                "subjects": len(fired),
+                "true_positives": true_pos,
+                "false_positives": len(fired - planted_ids),
+                "lookalike_hits": len(fired & lookalike_ids),
+                "precision": true_pos / len(fired) if fired else None,
+                "expected": len(expected),
+                "recall": len(fired & expected) / len(expected) if expected else None,
+            }
+        )
+    escalated_subjects = (
+        set(cases.filter(pl.col("escalated"))["subject"].to_list()) if cases.height else set()
+    )
+    alerted = set(subj["subject"].to_list())
+    scenario_rows = []
+    for (scenario,), group in planted.group_by("scenario", maintain_order=True):
+        per_case = group.group_by("case_id").agg(pl.col("customer_id"))
+        found_escalated = sum(
+            1 for members in per_case["customer_id"] if set(members) & escalated_subjects
+        )
+        found_any = sum(1 for members in per_case["customer_id"] if set(members) & alerted)
+        scenario_rows.append(
+            {
+                "scenario": scenario,
+                "cases": per_case.height,
+                "escalated_recall": found_escalated / per_case.height,
+                "alert_recall": found_any / per_case.height,
+            }
+        )
+    everyone = set(population["customer_id"].drop_nulls().to_list())
+    benign = everyone - planted_ids - lookalike_ids
+    pop = pl.DataFrame(
+        {
+            "group": ["benign", "lookalike", "planted"],
+            "customers": [len(benign), len(lookalike_ids), len(planted_ids)],
+            "any_alert": [
+                len(benign & alerted),
+                len(lookalike_ids & alerted),
+                len(planted_ids & alerted),
+            ],
+            "escalated": [
+                len(benign & escalated_subjects),
+                len(lookalike_ids & escalated_subjects),
+                len(planted_ids & escalated_subjects),
+            ],
+        }
+    ).with_columns(
+        (pl.col("any_alert") / pl.col("customers")).alias("any_alert_rate"),
+        (pl.col("escalated") / pl.col("customers")).alias("escalated_rate"),
+    )
+    scen_schema = {
+        "scenario": pl.String,
+        "cases": pl.Int64,
+        "escalated_recall": pl.Float64,
+        "alert_recall": pl.Float64,
+    }
+    return Backtest(
+        rules=pl.DataFrame(rule_rows).sort("rule_id") if rule_rows else pl.DataFrame(),
+        scenarios=pl.DataFrame(scenario_rows, schema=scen_schema).sort("scenario"),
+        population=pop,
+    )
