@@ -50,14 +50,14 @@ class Clock:
 
     def _offset(self, zone: np.ndarray, utc: np.ndarray) -> np.ndarray:
         hour = np.clip(utc // HOUR - self.first_hour, 0, self.offsets.shape[1] - 1)
-        return self.offsets[zone, hour]
+        return np.asarray(self.offsets[zone, hour], dtype=np.int64)
 
     def to_utc(self, local: np.ndarray, zone: np.ndarray) -> np.ndarray:
         """UTC instants (µs) of local wall-clock times `local` in zones `zone`."""
         guess = local - self._offset(zone, local)
         guess = local - self._offset(zone, guess)
-        return local - self._offset(zone, guess)
+        return np.asarray(local - self._offset(zone, guess), dtype=np.int64)
 
     def to_local(self, utc: np.ndarray, zone: np.ndarray) -> np.ndarray:
         """Local wall-clock times (µs, naive) of UTC instants `utc` in zones `zone`."""
-        return utc + self._offset(zone, utc)
+        return np.asarray(utc + self._offset(zone, utc), dtype=np.int64)

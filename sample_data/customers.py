@@ -381,4 +381,4 @@ def _kyc(
         staff_observation_flags=pl.lit(None, pl.String),
         beneficial_owner_ids=pl.lit(None, pl.String),
     )
-    return out.cast(CUSTOMER_COLUMNS).with_columns(idx=pl.Series(idx, dtype=pl.Int32))
+    return out.cast(pl.Schema(CUSTOMER_COLUMNS)).with_columns(idx=pl.Series(idx, dtype=pl.Int32))

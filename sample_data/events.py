@@ -9,6 +9,7 @@ place where the event happened, so diurnal rhythms are drawn in local time.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -86,7 +87,7 @@ def empty() -> pl.DataFrame:
     return pl.DataFrame(schema=RAW)
 
 
-def events(**cols: object) -> pl.DataFrame:
+def events(**cols: Any) -> pl.DataFrame:
     """Build a raw event frame; scalars broadcast, omitted columns take their defaults.
 
     Args:
@@ -105,7 +106,8 @@ def events(**cols: object) -> pl.DataFrame:
         if isinstance(value, (np.ndarray, list, pl.Series)):
             data[name] = pl.Series(name, value).cast(dtype)
         else:
-            data[name] = pl.repeat(value, n, dtype=dtype, eager=True).alias(name)
+            # one-value series broadcast without a lazy round trip (this is called a lot)
+            data[name] = pl.Series(name, [value], dtype=dtype).new_from_index(0, n)
     if cols:
         raise TypeError(f"unknown raw columns: {sorted(cols)}")
     return pl.DataFrame(data)

@@ -170,4 +170,4 @@ def _write_transactions(
 
 def _opening_balances(w: World, rng: np.random.Generator) -> np.ndarray:
     income = w.pop.income[w.pop.acct_cust]
-    return np.round(income / 12 * rng.uniform(1.0, 3.0, len(income)) * 100).astype(np.int64)
+    return np.asarray(np.round(income / 12 * rng.uniform(1.0, 3.0, len(income)) * 100), np.int64)

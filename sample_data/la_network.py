@@ -17,7 +17,7 @@ __all__ = ["NETWORK"]
 _ANY = ("salaried_monthly", "salaried_fortnightly", "retiree", "hospitality", "gig_driver")
 
 
-def _mark(p: Planter, who: int | np.ndarray, *guarded: str) -> None:
+def _mark(p: Planter, who: int | np.ndarray | list[int], *guarded: str) -> None:
     p.truth(who, "lookalike", guarded, lookalike=True)
 
 

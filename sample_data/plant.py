@@ -110,7 +110,7 @@ class Planter:
 
     def truth(
         self,
-        idx: np.ndarray | int,
+        idx: np.ndarray | int | list[int],
         role: str,
         indicators: tuple[str, ...] = (),
         *,
@@ -151,8 +151,8 @@ class Planter:
         truth = (
             truth.with_columns(customer_id=ids, account_id=("A" + ids.str.slice(1)))
             .select(list(TRUTH_SCHEMA))
-            .cast(TRUTH_SCHEMA)
-        )  # type: ignore[arg-type]
+            .cast(pl.Schema(TRUTH_SCHEMA))
+        )
         feed = pl.DataFrame(self.identifiers, schema=IDENTIFIER_SCHEMA)
         return Planted(raw, truth, kyc, feed)
 

@@ -91,9 +91,13 @@ def test_every_scenario_and_lookalike_is_present(truth: pl.DataFrame) -> None:
 
 
 def test_cases_do_not_share_customers(truth: pl.DataFrame) -> None:
-    assert truth.group_by("customer_id").agg(pl.col("case_id").n_unique().max()).select(
-        pl.col("case_id").max()
-    ).item() == 1
+    assert (
+        truth.group_by("customer_id")
+        .agg(pl.col("case_id").n_unique().max())
+        .select(pl.col("case_id").max())
+        .item()
+        == 1
+    )
 
 
 def test_trafficking_prevalence_is_below_one_percent(tmp_path: Path) -> None:
