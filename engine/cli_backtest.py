@@ -78,11 +78,11 @@ def backtest(
         )
     else:
         raise InputError("backtest: give --bank DIR, --amlsim DIR, or --truth FILE with --db")
-    run_id, result = backtest_run(db, truth_frame, people, run_id=run, truth_name=name)
+    run_id, figures = backtest_run(db, truth_frame, people, run_id=run, truth_name=name)
     out.print(f"backtest of run {run_id} against {name}", markup=False)
-    emit(out, result.population, "table", title="population")
-    emit(out, result.scenarios, "table", title="scenarios")
-    emit(out, result.rules, "table", title="rules")
+    emit(out, figures.population, "table", title="population")
+    emit(out, figures.scenarios, "table", title="scenarios")
+    emit(out, figures.rules, "table", title="rules")
 
 
 def tune(

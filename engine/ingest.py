@@ -8,6 +8,7 @@ Files that cannot be used at all (missing, unreadable, empty, missing columns) r
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import hashlib
 from collections.abc import Sequence
@@ -206,60 +207,45 @@ def _posting_frame(
         pl.lit(path).alias("_file"),
         pl.lit(file_index * 8 + index).alias("_order"),
     ]
-    raw_cols = []
+    schema = lf.collect_schema()
+    natives = {name: _native(src, schema, name) for name, src in fields.items()}
     for name, src in fields.items():
-        raw = _raw(src).alias(f"_raw_{name}")
-        raw_cols.append(f"_raw_{name}")
-        exprs.append(raw)
+        native = natives[name]
+        if native is not None:
+            # already of the canonical type (Parquet, NDJSON numbers): no text round-trip;
+            # its text form is made only for the messages of rejected rows
+            exprs.append(native.alias(name))
+        else:
+            exprs.append(_raw(src).alias(f"_raw_{name}"))
     framed = lf.select(exprs)
     typed: list[pl.Expr] = []
     for name, src in fields.items():
+        if natives[name] is not None:
+            continue
         raw = pl.col(f"_raw_{name}")
         dtype = TRANSACTION_COLUMNS[name]
-        if name == "ts_utc":
-            typed.append(_timestamp(raw, src, local=False).alias(name))
-            if "ts_local" not in fields:
-                naive = src.epoch is not None or (
-                    src.ts_format is not None
-                    and "z" not in src.ts_format
-                    and not src.ts_format.endswith("Z")
-                )
-                if naive:
-                    typed.append(_timestamp(raw, src, local=True).alias("ts_local"))
-        elif name == "ts_local":
-            typed.append(_timestamp(raw, src, local=True).alias(name))
+        if name in ("ts_utc", "ts_local"):
+            if src.ts_format is None and src.epoch is None:
+                src = _with_sampled_format(lf, src)
+            typed.append(_timestamp(raw, src, local=name == "ts_local").alias(name))
+            if name == "ts_utc" and "ts_local" not in fields and _is_naive(src):
+                typed.append(_timestamp(raw, src, local=True).alias("ts_local"))
         elif dtype == MONEY:
             value = _amount(raw, mapping)
             if src.signed and name == "amount":
                 typed.append(value.abs().alias(name))
                 if "direction" not in fields:
-                    typed.append(
-                        pl.when(value < 0)
-                        .then(pl.lit("out"))
-                        .when(value > 0)
-                        .then(pl.lit("in"))
-                        .alias("direction")
-                    )
+                    sign = pl.when(value < 0).then(pl.lit("out")).when(value > 0).then(pl.lit("in"))
+                    typed.append(sign.alias("direction"))
                     framed = framed.with_columns(pl.col(f"_raw_{name}").alias("_raw_direction"))
             else:
                 typed.append(value.alias(name))
         elif dtype == pl.Boolean():
+            flags = {"true": True, "1": True, "t": True, "yes": True}
+            flags |= {"false": False, "0": False, "f": False, "no": False}
             typed.append(
                 raw.str.to_lowercase()
-                .replace_strict(
-                    {
-                        "true": True,
-                        "1": True,
-                        "t": True,
-                        "yes": True,
-                        "false": False,
-                        "0": False,
-                        "f": False,
-                        "no": False,
-                    },
-                    default=None,
-                    return_dtype=pl.Boolean,
-                )
+                .replace_strict(flags, default=None, return_dtype=pl.Boolean)
                 .alias(name)
             )
         else:
@@ -268,6 +254,55 @@ def _posting_frame(
                 text = text + pl.lit(posting.txn_id_suffix)
             typed.append(text.alias(name))
     return framed.with_columns(typed)
+
+
+def _is_naive(src: Source) -> bool:
+    """Does this timestamp source give wall-clock time (so it also yields ts_local)?"""
+    if src.epoch is not None:
+        return True
+    fmt = src.ts_format
+    return fmt is not None and "z" not in fmt and not fmt.endswith("Z") and fmt != "%+"
+
+
+def _native(src: Source, schema: pl.Schema, name: str) -> pl.Expr | None:
+    """The typed source column as the canonical type, when it needs no parsing."""
+    if src.column is None or src.value_map or src.epoch is not None or src.signed:
+        return None
+    if name == "txn_id":
+        return None  # ids may carry a per-posting suffix: always the text path
+    have = schema.get(src.column)
+    want = TRANSACTION_COLUMNS[name]
+    col = pl.col(src.column)
+    if isinstance(have, pl.Datetime) and isinstance(want, pl.Datetime):
+        if name == "ts_local":
+            return col.dt.replace_time_zone(None) if have.time_zone else col
+        if have.time_zone:
+            return col.dt.convert_time_zone("UTC").cast(TS_UTC)
+        zone = src.timezone or "UTC"
+        return (
+            col.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+            .dt.convert_time_zone("UTC")
+            .cast(TS_UTC)
+        )
+    if want == MONEY and (isinstance(have, pl.Decimal) or (have is not None and have.is_numeric())):
+        return col.cast(pl.Decimal(38, 6)).round(2).cast(MONEY, strict=False)
+    if want == pl.Boolean() and have == pl.Boolean():
+        return col
+    return None
+
+
+def _with_sampled_format(lf: pl.LazyFrame, src: Source) -> Source:
+    """Pick the timestamp format from a sample of the values, rather than trying all per row."""
+    sample = lf.select(_raw(src).alias("v")).drop_nulls().head(200).collect()["v"]
+    best, hits = None, 0
+    for fmt in _ISO_FORMATS + _NAIVE_FORMATS:
+        tz = "UTC" if fmt in _ISO_FORMATS else None
+        parsed = sample.str.to_datetime(fmt, strict=False, time_zone=tz).drop_nulls().len()
+        if parsed > hits:
+            best, hits = fmt, parsed
+    if best is None or hits < sample.len():
+        return src  # mixed formats: keep trying them all
+    return dataclasses.replace(src, ts_format=best)
 
 
 def _check_columns(lf: pl.LazyFrame, mapping: Mapping, path: Path) -> None:
@@ -328,101 +363,100 @@ def load_fx(path: Path | str | None = None, *, base_currency: str = "USD") -> pl
     return frame
 
 
+# why a posting is rejected: (field, message template, column whose text fills the template)
+_REASONS: dict[str, tuple[str, str, str]] = {
+    "missing": ("", "missing required value", ""),
+    "ts_utc": ("ts_utc", "unparseable timestamp '{}'", "ts_utc"),
+    "ts_local": ("ts_local", "unparseable timestamp '{}'", "ts_local"),
+    "amount": ("amount", "unparseable amount '{}'", "amount"),
+    "non_positive": ("amount", "non-positive amount '{}'", "amount"),
+    "direction": ("direction", "unknown direction '{}' (use in or out)", "direction"),
+    "channel": ("channel", "unknown channel '{}' after mapping", "channel"),
+    "fx": ("currency", "no FX rate for currency '{}'", "currency"),
+    "amount_base": ("amount_base", "bad base amount '{}'", "amount_base"),
+    "duplicate": ("txn_id", "duplicate txn_id '{}'", "txn_id"),
+}
+
+
 def _validate(frame: pl.LazyFrame, fx: pl.DataFrame) -> pl.LazyFrame:
-    checks: list[tuple[pl.Expr, str, pl.Expr]] = []
-    names = frame.collect_schema().names()
-    for column in REQUIRED_TRANSACTION_COLUMNS:
+    """Mark each posting with the first reason it is rejected for (`_reject`), cheaply.
+
+    Only literal codes are computed over every row; messages with the offending text are
+    made later for the rejected rows alone (`_reasons`).
+    """
+    names = set(frame.collect_schema().names())
+
+    def text_missing(column: str) -> pl.Expr:
+        # files may differ: a Parquet row has the typed value, a CSV row its text
+        typed = pl.col(column).is_null() if column in names else pl.lit(True)
         raw = f"_raw_{column}"
-        raw_missing = pl.col(raw).is_null() | (pl.col(raw) == "") if raw in names else pl.lit(True)
-        checks.append((raw_missing, column, pl.lit("missing required value")))
-    checks.append(
-        (
-            pl.col("ts_utc").is_null(),
-            "ts_utc",
-            pl.format("unparseable timestamp '{}'", pl.col("_raw_ts_utc")),
-        )
-    )
-    if "ts_local" in names and "_raw_ts_local" in names:
-        checks.append(
-            (
-                pl.col("ts_local").is_null()
-                & pl.col("_raw_ts_local").is_not_null()
-                & (pl.col("_raw_ts_local") != ""),
-                "ts_local",
-                pl.format("unparseable timestamp '{}'", pl.col("_raw_ts_local")),
-            )
-        )
-    checks.append(
-        (
-            pl.col("amount").is_null(),
-            "amount",
-            pl.format("unparseable amount '{}'", pl.col("_raw_amount")),
-        )
-    )
-    checks.append(
-        (
-            pl.col("amount") <= 0,
-            "amount",
-            pl.format("non-positive amount '{}'", pl.col("_raw_amount")),
-        )
-    )
-    checks.append(
-        (
-            pl.col("direction").is_null() | ~pl.col("direction").is_in(DIRECTIONS),
-            "direction",
-            pl.format("unknown direction '{}' (use in or out)", pl.col("_raw_direction")),
-        )
-    )
-    checks.append(
-        (
-            ~pl.col("channel").is_in(CHANNELS),
-            "channel",
-            pl.format("unknown channel '{}' after mapping", pl.col("channel")),
-        )
-    )
+        if raw in names:
+            return typed & (pl.col(raw).is_null() | (pl.col(raw) == ""))
+        return typed
+
+    checks: list[tuple[pl.Expr, str]] = [
+        (text_missing(c), f"missing:{c}") for c in REQUIRED_TRANSACTION_COLUMNS
+    ]
+    checks.append((pl.col("ts_utc").is_null(), "ts_utc"))
+    if "_raw_ts_local" in names:
+        checks.append((pl.col("ts_local").is_null() & ~text_missing("ts_local"), "ts_local"))
+    checks.append((pl.col("amount").is_null(), "amount"))
+    checks.append((pl.col("amount") <= 0, "non_positive"))
+    checks.append((~pl.col("direction").is_in(DIRECTIONS), "direction"))
+    checks.append((~pl.col("channel").is_in(CHANNELS), "channel"))
     frame = frame.with_columns(pl.col("currency").str.to_uppercase()).join(
         fx.lazy(), on="currency", how="left"
     )
-    checks.append(
-        (
-            pl.col("_rate").is_null(),
-            "currency",
-            pl.format("no FX rate for currency '{}'", pl.col("currency")),
-        )
-    )
-    if "amount_base" in names and "_raw_amount_base" in names:
-        checks.append(
-            (
-                pl.col("amount_base").is_null() | (pl.col("amount_base") <= 0),
-                "amount_base",
-                pl.format("bad base amount '{}'", pl.col("_raw_amount_base")),
-            )
-        )
-    field: pl.Expr = pl.when(checks[0][0]).then(pl.lit(checks[0][1]))
-    reason: pl.Expr = pl.when(checks[0][0]).then(checks[0][2])
-    for cond, name, why in checks[1:]:
-        field = field.when(cond.fill_null(False)).then(pl.lit(name))  # type: ignore[attr-defined]
-        reason = reason.when(cond.fill_null(False)).then(why)  # type: ignore[attr-defined]
-    frame = frame.with_columns(field.alias("_reject_field"), reason.alias("_reject_reason"))
+    checks.append((pl.col("_rate").is_null(), "fx"))
+    if "amount_base" in names:
+        bad_base = pl.col("amount_base").is_null() | (pl.col("amount_base") <= 0)
+        checks.append((bad_base, "amount_base"))
+    code: pl.Expr = pl.when(checks[0][0].fill_null(False)).then(pl.lit(checks[0][1]))
+    for cond, name in checks[1:]:
+        code = code.when(cond.fill_null(False)).then(pl.lit(name))  # type: ignore[attr-defined]
+    frame = frame.with_columns(code.alias("_reject"))
     # duplicates: the first valid posting of a txn_id (in file and line order) wins
     order = pl.col("_order").cast(pl.Int64) * (1 << 40) + pl.col("_line")
-    first = pl.when(pl.col("_reject_reason").is_null()).then(order).min().over("txn_id")
-    is_dup = pl.col("_reject_reason").is_null() & (order != first)
+    first = pl.when(pl.col("_reject").is_null()).then(order).min().over("txn_id")
+    is_dup = pl.col("_reject").is_null() & (order != first)
     frame = frame.with_columns(
-        pl.when(is_dup)
-        .then(pl.lit("txn_id"))
-        .otherwise(pl.col("_reject_field"))
-        .alias("_reject_field"),
-        pl.when(is_dup)
-        .then(pl.format("duplicate txn_id '{}'", pl.col("txn_id")))
-        .otherwise(pl.col("_reject_reason"))
-        .alias("_reject_reason"),
+        pl.when(is_dup).then(pl.lit("duplicate")).otherwise(pl.col("_reject")).alias("_reject")
     )
     if "amount_base" not in names:
-        frame = frame.with_columns(
-            (pl.col("amount") * pl.col("_rate")).round(2).cast(MONEY).alias("amount_base")
-        )
+        base = (pl.col("amount") * pl.col("_rate")).round(2).cast(MONEY)
+        frame = frame.with_columns(base.alias("amount_base"))
     return frame
+
+
+def _reasons(rejected: pl.DataFrame) -> pl.DataFrame:
+    """File, line, field, message and raw values of the rejected postings (a small frame)."""
+    text: dict[str, pl.Expr] = {}
+    for column in TRANSACTION_COLUMNS:
+        raw = f"_raw_{column}"
+        parts = [pl.col(raw)] if raw in rejected.columns else []
+        if column in rejected.columns:
+            parts.append(pl.col(column).cast(pl.String))
+        if parts:
+            text[column] = pl.coalesce(parts) if len(parts) > 1 else parts[0]
+    code = pl.col("_reject").str.split(":").list.first()
+    missing_field = pl.col("_reject").str.split(":").list.get(1, null_on_oob=True)
+    field: pl.Expr = pl.when(code == "missing").then(missing_field)
+    message: pl.Expr = pl.when(code == "missing").then(pl.lit("missing required value"))
+    for key, (name, template, source) in _REASONS.items():
+        if key == "missing":
+            continue
+        value = text.get(source, pl.lit(None, pl.String))
+        field = field.when(code == key).then(pl.lit(name))  # type: ignore[attr-defined]
+        message = message.when(code == key).then(pl.format(template, value.fill_null("")))  # type: ignore[attr-defined]
+    return rejected.select(
+        pl.col("_file").alias("file"),
+        pl.col("_line").alias("line"),
+        field.alias("field"),
+        message.alias("reason"),
+        pl.struct([expr.alias(name) for name, expr in text.items()])
+        .struct.json_encode()
+        .alias("raw"),
+    )
 
 
 def read_transactions(
@@ -483,21 +517,12 @@ def read_transactions(
             )
     validated = _validate(pl.concat(parts, how="diagonal_relaxed"), fx_table)
     collected = validated.collect(engine="streaming" if streaming else "auto")
-    raw_cols = [c for c in collected.columns if c.startswith("_raw_")]
-    rejected = collected.filter(pl.col("_reject_reason").is_not_null()).select(
-        pl.col("_file").alias("file"),
-        pl.col("_line").alias("line"),
-        pl.col("_reject_field").alias("field"),
-        pl.col("_reject_reason").alias("reason"),
-        pl.struct([pl.col(c).alias(c.removeprefix("_raw_")) for c in raw_cols])
-        .struct.json_encode()
-        .alias("raw"),
-    )
+    rejected = _reasons(collected.filter(pl.col("_reject").is_not_null()))
     if unposted:
         rejected = pl.concat([rejected, pl.concat(unposted).collect()], how="vertical_relaxed")
     keep = [c for c in TRANSACTION_COLUMNS if c in collected.columns]
     accepted = (
-        collected.filter(pl.col("_reject_reason").is_null())
+        collected.filter(pl.col("_reject").is_null())
         .sort("_order", "_line")
         .select([pl.col(c).cast(TRANSACTION_COLUMNS[c]) for c in keep])
     )
