@@ -72,11 +72,10 @@ def _threshold_problem(name: str, value: Any) -> str | None:
     if not isinstance(value, int | float):
         return None
     lowered = name.lower()
-    if (
-        any(w in lowered for w in ("share", "pct", "fraction", "density", "jaccard"))
-        and not 0 <= value <= 1
-    ):
-        return f"param {name}={value} is a share and must lie in [0, 1]"
+    if any(w in lowered for w in ("share", "pct", "fraction", "density", "jaccard")):
+        return (
+            None if 0 <= value <= 1 else f"param {name}={value} is a share and must lie in [0, 1]"
+        )
     if lowered.startswith(("min_", "n_")) and value < 1:
         return f"param {name}={value} is a count and must be at least 1"
     if value < 0:

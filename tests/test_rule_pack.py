@@ -49,3 +49,22 @@ def test_coverage_lists_every_indicator_once() -> None:
     ids = [r.indicator for r in rows]
     assert len(ids) == len(set(ids)) == 39
     assert all(r.rules or r.pending for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "flagged"),
+    [
+        ("min_small_share", 0.5, False),
+        ("min_share", 1.5, True),
+        ("min_deposits", 0, True),
+        ("min_deposits", 3, False),
+        ("threshold", -1, True),
+        ("window", "0m", True),
+        ("window", "900d", True),
+        ("span", "48h", False),
+    ],
+)
+def test_lint_threshold_ranges(name: str, value: object, flagged: bool) -> None:
+    from engine.catalogue import _threshold_problem
+
+    assert (_threshold_problem(name, value) is not None) == flagged
