@@ -1,0 +1,191 @@
+"""One measurement, run in a fresh process by benchmarks/run.py so its peak memory is its own.
+
+    python benchmarks/measure.py NAME BANK_DIR [--triggers OUT.parquet]
+
+Prints one JSON line: `seconds` (wall time of the work, after imports), `parts` (seconds of its
+stages), `out` (what it produced, to check it did the work). The parent reads peak RSS and CPU
+time from the process's rusage. With `--triggers`, the five-rule measurements write their
+triggers (benchmarks/five.py) after the clock stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bankdata import Bank
+from five import FIVE_DIR, engine_triggers, five_duckdb, pandas_triggers
+
+__all__ = ["MEASUREMENTS"]
+
+Result = tuple[dict[str, float], dict[str, Any], pl.DataFrame | None]
+
+
+class Clock:
+    """Named stage timings."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self.parts[name] = round(now - self._last, 3)
+        self._last = now
+
+
+def read_floor(bank: Bank) -> Result:
+    """The floor: scan the Parquet file, one group-by (account, exact sum), collected."""
+    clock = Clock()
+    sums = (
+        pl.scan_parquet(bank.transactions)
+        .group_by("account_id")
+        .agg(pl.col("amount_base").sum())
+        .collect()
+    )
+    clock.mark("scan+group_by")
+    return clock.parts, {"groups": sums.height}, None
+
+
+def read_all(bank: Bank) -> Result:
+    """Every column read into memory (as canonical ingest does), then the same group-by."""
+    clock = Clock()
+    frame = pl.read_parquet(bank.transactions)
+    clock.mark("read")
+    sums = frame.group_by("account_id").agg(pl.col("amount_base").sum())
+    clock.mark("group_by")
+    return clock.parts, {"rows": frame.height, "groups": sums.height}, None
+
+
+def _five_compiled() -> list[Any]:
+    from engine.evaluate import compile_rule
+    from engine.lists import load_lists
+    from engine.spec import load_pack
+
+    pack = load_pack(FIVE_DIR, lists=load_lists())
+    return [compile_rule(r) for r in pack.rules]
+
+
+def moneytrail_five(bank: Bank) -> Result:
+    """The five rules through moneytrail's scan path minus the store: ingest, then evaluate."""
+    from engine.evaluate import evaluate
+    from engine.ingest import load_fx, read_transactions
+
+    clock = Clock()
+    compiled = _five_compiled()
+    clock.mark("rules")
+    ingested = read_transactions([bank.transactions], fx=load_fx())
+    clock.mark("ingest")
+    evaluation = evaluate(ingested.transactions, compiled)
+    clock.mark("evaluate")
+    hits = {k: v.height for k, v in evaluation.hits.items()}
+    out = {"rows": ingested.transactions.height, "hits": hits, "skipped": evaluation.skipped}
+    return clock.parts, out, engine_triggers(evaluation.hits, compiled)
+
+
+def moneytrail_five_scan(bank: Bank) -> Result:
+    """The five rules as a whole `run_scan`: rules, ingest, evaluate, alerts, cases, store."""
+    from engine.scan import ScanOptions, run_scan
+
+    with tempfile.TemporaryDirectory() as tmp:
+        options = ScanOptions(rules=(FIVE_DIR,), db=Path(tmp) / "bench.duckdb")
+        started = time.perf_counter()
+        result = run_scan([bank.transactions], options=options)
+        seconds = round(time.perf_counter() - started, 3)
+    out = {"alerts": result.alerts.height, "rules_run": result.rules_run}
+    return {"run_scan": seconds, **result.timings}, out, None
+
+
+def duckdb_five(bank: Bank) -> Result:
+    """The five rules in hand-written DuckDB SQL (benchmarks/five_duckdb.sql)."""
+    clock = Clock()
+    triggers = five_duckdb(bank.transactions)
+    clock.mark("query")
+    return clock.parts, {"triggers": triggers.height}, triggers
+
+
+def pandas_five(bank: Bank) -> Result:
+    """The five rules in idiomatic pandas (benchmarks/five_pandas.py)."""
+    clock = Clock()
+    triggers = pandas_triggers(bank.transactions)
+    clock.mark("pandas")
+    return clock.parts, {"triggers": triggers.height}, triggers
+
+
+def _full_pack(bank: Bank, *, streaming: bool) -> Result:
+    from engine.scan import ScanOptions, run_scan
+
+    with tempfile.TemporaryDirectory() as tmp:
+        options = ScanOptions(
+            customers=bank.customers_file,
+            lists=bank.lists,
+            db=Path(tmp) / "bench.duckdb",
+            streaming=streaming,
+        )
+        started = time.perf_counter()
+        result = run_scan([bank.transactions], options=options)
+        seconds = round(time.perf_counter() - started, 3)
+    by_rule = dict(result.alerts.group_by("rule_id").len().sort("rule_id").rows())
+    out = {
+        "rows": result.ingested.transactions.height,
+        "rules_run": result.rules_run,
+        "skipped": dict(result.skipped),
+        "alerts": by_rule,
+        "cases": result.cases.height,
+    }
+    return {"run_scan": seconds, **result.timings}, out, None
+
+
+def full_pack(bank: Bank) -> Result:
+    """The whole shipped pack via `run_scan`, customers and lists included, store written."""
+    return _full_pack(bank, streaming=False)
+
+
+def full_pack_streaming(bank: Bank) -> Result:
+    """The same with Polars' streaming engine (`--streaming`)."""
+    return _full_pack(bank, streaming=True)
+
+
+MEASUREMENTS: dict[str, Callable[[Bank], Result]] = {
+    "moneytrail_five": moneytrail_five,
+    "duckdb_five": duckdb_five,
+    "pandas_five": pandas_five,
+    "read_floor": read_floor,
+    "read_all": read_all,
+    "moneytrail_five_scan": moneytrail_five_scan,
+    "full_pack": full_pack,
+    "full_pack_streaming": full_pack_streaming,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name", choices=sorted(MEASUREMENTS))
+    parser.add_argument("bank", type=Path)
+    parser.add_argument("--triggers", type=Path)
+    args = parser.parse_args()
+    meta = json.loads((args.bank / "done.json").read_text())
+    bank = Bank(args.bank, meta["rows"], meta["customers"], meta["days"], meta["seed"], 0.0)
+    started = time.perf_counter()
+    parts, out, triggers = MEASUREMENTS[args.name](bank)
+    seconds = round(time.perf_counter() - started, 3)
+    if triggers is not None and args.triggers:
+        triggers.write_parquet(args.triggers)
+    import engine  # which engine was measured: the working tree or a --ref snapshot
+
+    where = str(Path(engine.__file__).resolve().parent)
+    print(json.dumps({"seconds": seconds, "parts": parts, "out": out, "engine": where}))
+
+
+if __name__ == "__main__":
+    main()
