@@ -164,6 +164,10 @@ from engine import cli_backtest  # noqa: E402
 
 cli_backtest.register(app)
 
+from engine import cli_web  # noqa: E402
+
+cli_web.register(app)
+
 
 def main() -> None:
     """Console entry point."""
