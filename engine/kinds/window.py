@@ -183,7 +183,9 @@ def _int_param(ctx: ParseContext, keys: tuple[str | int, ...], raw: Any) -> int:
 
 def _build_shared(logic: SharedAttribute) -> Plan:
     """Customers sharing an attribute within a window: an aggregate keyed on the attribute."""
-    measures = [("n_customers", pl.col("customer_id").n_unique().alias("n_customers"))]
+    # a row without a customer id is nobody's: n_unique alone would count null as a customer
+    customers = pl.col("customer_id").drop_nulls().n_unique()
+    measures = [("n_customers", customers.alias("n_customers"))]
     measures += [
         (f"n_{c}", pl.col(c).drop_nulls().n_unique().alias(f"n_{c}")) for c, _ in logic.distinct
     ]
