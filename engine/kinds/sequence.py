@@ -56,6 +56,10 @@ def _parse(ctx: ParseContext, data: Any) -> Sequence | None:
     within = ctx.duration(("within",), data.get("within", "7d"))
     names = {f"{n}_{c}": _ROW_COLUMNS[c] for n, _ in steps for c in _STEP_COLUMNS}
     match = ctx.expr(("match",), data["match"], names=names) if "match" in data else None
+    if match is not None:
+        # `c_counterparty_account_id` reads counterparty_account_id: the scan must keep it
+        column_of = {f"{n}_{c}": c for n, _ in steps for c in _STEP_COLUMNS}
+        ctx.columns.update(column_of[name] for name in match.meta.root_names())
     repeat_raw = data.get("repeat") or {}
     repeat = int(repeat_raw.get("count", 1)) if repeat_raw else 1
     repeat_within = (
