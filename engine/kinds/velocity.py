@@ -165,8 +165,10 @@ def _build(logic: Velocity) -> Plan:
             .alias("evidence")
         )
         if logic.repeat > 1 and logic.within is not None:
+            # in_txn breaks ties between inflows at one instant, so the measures of the "last"
+            # inflow of a window do not depend on the order the engine produced the rows in
             hits = (
-                hits.sort("entity", "ts_utc")
+                hits.sort("entity", "ts_utc", "in_txn")
                 .rolling(index_column="ts_utc", period=logic.within, group_by="entity")
                 .agg(
                     pl.len().alias("episodes"),
