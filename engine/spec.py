@@ -19,16 +19,20 @@ from typing import Any
 import polars as pl
 import yaml
 
-from engine.errors import Diagnostic, RuleError, suggest
+from engine.errors import Diagnostic, InputError, RuleError, suggest
 from engine.lists import LIST_REF, RefLists, load_lists
 from engine.paths import RULES_DIR
+from engine.rulemeta import META_KEYS, PILLARS, ROLES, SEVERITIES, STATUSES, check_meta
 from engine.schema import CUSTOMER_COLUMNS, TRANSACTION_COLUMNS
-from engine.yamldoc import Doc, KeyPath, load_docs
+from engine.sqlcheck import find_name, in_string, text_comparisons
+from engine.yamldoc import Doc, KeyPath, load_docs, yaml_diagnostic
 
 __all__ = [
     "META_KEYS",
     "PILLARS",
+    "ROLES",
     "SEVERITIES",
+    "STATUSES",
     "Param",
     "ParseContext",
     "Rule",
@@ -38,32 +42,13 @@ __all__ = [
     "parse_duration",
 ]
 
-PILLARS = ("recruitment_transport", "exploitation_revenue", "moving_proceeds", "network")
-SEVERITIES = ("low", "medium", "high", "critical")
-ROLES = ("controller", "victim", "buyer", "facilitator", "launderer", "mule", "unknown")
-STATUSES = ("stable", "test", "experimental", "deprecated")
-META_KEYS = (
-    "id",
-    "title",
-    "description",
-    "typology",
-    "pillar",
-    "severity",
-    "weight",
-    "specificity",
-    "subject_role",
-    "references",
-    "status",
-    "version",
-    "tags",
-    "kind",
-    "params",
-    "tests",
-    "explain",
-)
-_ID = re.compile(r"^(HT|ML|AN|[A-Z]{2,6})-[A-Z0-9]+-\d{2}$")
 _DURATION = re.compile(r"^(\d+)(us|ms|s|m|h|d|w)$")
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_REFERENCE = re.compile(_PARAM.pattern + "|" + LIST_REF.pattern)
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def parse_duration(text: str) -> timedelta | None:
@@ -167,6 +152,7 @@ class ParseContext:
         self.errors: list[Diagnostic] = []
         self.used_params: set[str] = set()
         self.columns: set[str] = set()
+        self._broken: set[str] = set()  # measures whose expression has a reported problem
 
     def error(self, keys: KeyPath, problem: str, suggestion: str = "") -> None:
         """Record a located problem."""
@@ -174,31 +160,15 @@ class ParseContext:
 
     def error_at(self, keys: KeyPath, offset: int, problem: str, suggestion: str = "") -> None:
         """Record a problem at a character offset inside the scalar at `keys`."""
-        line, col = self.doc.where(keys)
-        quoted = 1 if self._is_quoted(keys) else 0
-        field_name = ".".join(str(k) for k in keys)
         self.errors.append(
-            Diagnostic(
-                self.doc.path,
-                line,
-                col + offset + quoted,
-                self.rule_id,
-                field_name,
-                problem,
-                suggestion,
-            )
+            self.doc.diagnostic(keys, self.rule_id, problem, suggestion, offset=max(offset, 0))
         )
 
-    def _is_quoted(self, keys: KeyPath) -> bool:
-        line, col = self.doc.where(keys)
-        try:
-            source = Path(self.doc.path).read_text(encoding="utf-8").splitlines()[line - 1]
-            return source[col - 1 : col] in ("'", '"')
-        except (OSError, IndexError):
-            return False
-
     def substitute(self, keys: KeyPath, text: str) -> str | None:
-        """Replace `$param` and `@list` references; None (with errors) when one is unknown."""
+        """Replace `$param` and `@list` references; None (with errors) when one is unknown.
+
+        References inside SQL string literals (`'%@gmail%'`) are text, not references.
+        """
         ok = True
 
         def param(match: re.Match[str]) -> str:
@@ -207,7 +177,10 @@ class ParseContext:
             if name not in self.params:
                 ok = False
                 self.error_at(
-                    keys, match.start(), f"unknown param '${name}'", suggest(name, self.params)
+                    keys,
+                    match.start(),
+                    f"unknown param '${name}'",
+                    suggest(f"${name}", [f"${p}" for p in self.params]),
                 )
                 return "NULL"
             self.used_params.add(name)
@@ -218,59 +191,94 @@ class ParseContext:
 
         def ref(match: re.Match[str]) -> str:
             nonlocal ok
-            name, group = match.group(1), match.group(2)
+            name, group = match.group(2), match.group(3)
+            if name not in self.lists.tables:
+                ok = False
+                self.error_at(
+                    keys,
+                    match.start(),
+                    f"unknown list '@{name}'",
+                    suggest(f"@{name}", [f"@{t}" for t in self.lists.tables]),
+                )
+                return "(NULL)"
             literal = self.lists.sql_tuple(name, group)
             if literal is None or (group is not None and group not in self.lists.groups(name)):
                 ok = False
-                if name not in self.lists.tables:
-                    self.error_at(
-                        keys,
-                        match.start(),
-                        f"unknown list '@{name}'",
-                        suggest(name, self.lists.tables),
-                    )
-                else:
-                    self.error_at(
-                        keys,
-                        match.start(),
-                        f"list '@{name}' has no group '{group}'",
-                        suggest(str(group), self.lists.groups(name)),
-                    )
+                self.error_at(
+                    keys,
+                    match.start(3),
+                    f"list '@{name}' has no group '{group}'",
+                    suggest(str(group), self.lists.groups(name))
+                    or "groups: " + ", ".join(self.lists.groups(name)),
+                )
                 return "(NULL)"
             return literal
 
-        out = LIST_REF.sub(ref, _PARAM.sub(param, str(text)))
+        def either(match: re.Match[str]) -> str:
+            if in_string(match.string, match.start()):
+                return match.group()
+            return param(match) if match.group(1) is not None else ref(match)
+
+        out = _REFERENCE.sub(either, str(text))
         return out if ok else None
 
     def expr(
         self, keys: KeyPath, text: Any, *, names: Mapping[str, pl.DataType] | None = None
     ) -> pl.Expr | None:
         """Parse a SQL expression and check its columns against `names` (default: canonical)."""
+        expr = None
         if not isinstance(text, (str, int, float)) or isinstance(text, bool):
             self.error(keys, "expected a SQL expression string")
-            return None
-        substituted = self.substitute(keys, str(text))
-        if substituted is None:
-            return None
-        try:
-            expr = pl.sql_expr(substituted)
-        except Exception as exc:  # polars raises several exception types for bad SQL
-            self.error(keys, f"bad SQL expression: {str(exc).splitlines()[0]}")
+        else:
+            substituted = self.substitute(keys, str(text))
+            expr = None if substituted is None else self._parse_sql(keys, substituted)
+        if expr is None:
+            if len(keys) == 2 and keys[0] == "measures":
+                self._broken.add(str(keys[1]))
             return None
         allowed = dict(names) if names is not None else _ROW_COLUMNS
         unknown = [n for n in dict.fromkeys(expr.meta.root_names()) if n not in allowed]
+        # a broken measure (or measures block) would make every later use of it look unknown
+        # too: its cause is reported once, where it is
+        cascade = names is not None and any(e.field == "measures" for e in self.errors)
         for name in unknown:
-            offset = str(text).find(name)
-            self.error_at(keys, max(offset, 0), f"unknown column '{name}'", suggest(name, allowed))
+            if name not in self._broken and not cascade:
+                offset = find_name(str(text), name)
+                self.error_at(keys, offset, f"unknown column '{name}'", suggest(name, allowed))
         if unknown:
             return None
         self.columns.update(n for n in expr.meta.root_names() if n in _ROW_COLUMNS)
-        try:  # type check on an empty frame: catches 'amount > 'abc'' and friends at load time
-            pl.LazyFrame(schema=allowed).select(expr.alias("_check")).collect()
-        except Exception as exc:
-            self.error(keys, f"type error: {str(exc).splitlines()[0]}")
+        return expr if self._type_check(keys, str(text), expr, allowed) else None
+
+    def _parse_sql(self, keys: KeyPath, sql: str) -> pl.Expr | None:
+        try:
+            return pl.sql_expr(sql)
+        except Exception as exc:  # polars raises several exception types for bad SQL
+            self.error_at(keys, 0, f"bad SQL expression: {_first_line(exc)}")
             return None
-        return expr
+
+    def _type_check(
+        self, keys: KeyPath, text: str, expr: pl.Expr, allowed: Mapping[str, pl.DataType]
+    ) -> bool:
+        try:  # on an empty frame: catches `channel > 5`, `sum(channel)` and friends
+            pl.LazyFrame(schema=dict(allowed)).select(expr.alias("_check")).collect()
+        except Exception as exc:
+            self.error_at(keys, 0, f"type error: {_first_line(exc)}")
+            return False
+        # Polars reads `amount > 'abc'` as a comparison with null, silently: not here
+        mismatches = text_comparisons(expr, allowed)
+        for found in mismatches:
+            quoted = "'" + found.literal.replace("'", "''") + "'"
+            offset = text.find(quoted)
+            if offset < 0 and found.column:
+                offset = find_name(text, found.column)
+            self.error_at(
+                keys,
+                offset,
+                f"type error: cannot compare {found.what} with the text {quoted}",
+                found.hint,
+            )
+        return not mismatches
 
     def duration(self, keys: KeyPath, text: Any) -> timedelta | None:
         """Parse a duration such as `7d`, reporting malformed ones."""
@@ -340,59 +348,9 @@ def _parse_rule(
     if not isinstance(data, dict):
         return None, [doc.diagnostic((), "-", "a rule is a YAML mapping")]
     rule_id = str(data.get("id") or "-")
-    for path, key in doc.duplicate_keys:
-        errors.append(doc.diagnostic(path, rule_id, f"duplicate key '{key}'"))
-    if "id" not in data:
-        errors.append(doc.diagnostic((), rule_id, "missing id"))
-    elif not _ID.match(rule_id):
-        errors.append(
-            doc.diagnostic(
-                ("id",),
-                rule_id,
-                f"id '{rule_id}' does not follow the convention",
-                "use PREFIX-NAME-NN, e.g. HT-STRUCT-01",
-            )
-        )
+    errors.extend(check_meta(doc, data, rule_id, KINDS))
     kind_name = data.get("kind")
     kind = KINDS.get(str(kind_name))
-    if kind is None:
-        errors.append(
-            doc.diagnostic(
-                ("kind",),
-                rule_id,
-                f"unknown kind '{kind_name}'",
-                suggest(str(kind_name), KINDS) or "kinds: " + ", ".join(sorted(KINDS)),
-            )
-        )
-    allowed = set(META_KEYS) | (set(kind.keys) if kind else set())
-    for key in data:
-        if key not in allowed:
-            errors.append(
-                doc.diagnostic((key,), rule_id, f"unknown key '{key}'", suggest(str(key), allowed))
-            )
-    for key, choices in (
-        ("pillar", PILLARS),
-        ("severity", SEVERITIES),
-        ("subject_role", ROLES),
-        ("status", STATUSES),
-    ):
-        if key in data and data[key] not in choices:
-            errors.append(
-                doc.diagnostic(
-                    (key,),
-                    rule_id,
-                    f"unknown {key} '{data[key]}'",
-                    suggest(str(data[key]), choices) or "one of: " + ", ".join(choices),
-                )
-            )
-    weight = data.get("weight", 1.0)
-    if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight < 0:
-        errors.append(
-            doc.diagnostic(
-                ("weight",), rule_id, f"weight must be a non-negative number, not {weight!r}"
-            )
-        )
-        weight = 1.0
     params = _params(doc, rule_id, data.get("params"), errors)
     for key, value in overrides.items():
         if key not in params:
@@ -404,9 +362,26 @@ def _parse_rule(
         else:
             params[key] = Param(value, None, params[key].currency, "overridden for this run")
     ctx = ParseContext(doc, rule_id, params, lists)
-    logic = kind.parse(ctx, data) if kind else None
+    try:
+        logic = kind.parse(ctx, data) if kind else None
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        # a value of a shape the kind's parser did not expect still becomes one located line
+        ctx.error(("kind",), f"cannot read this {kind_name} rule: {exc}")
+        logic = None
     errors.extend(ctx.errors)
     tests = _tests(doc, rule_id, data.get("tests"), errors)
+    for i, case in enumerate(tests):
+        for name in case.params:
+            if name not in params:
+                errors.append(
+                    doc.diagnostic(
+                        ("tests", i, "params", name),
+                        rule_id,
+                        f"unknown param '{name}'",
+                        suggest(str(name), params),
+                        at_key=True,
+                    )
+                )
     refs = data.get("references") or ()
     tags = data.get("tags") or ()
     if errors:
@@ -423,7 +398,7 @@ def _parse_rule(
             typology=str(data.get("typology", "")),
             pillar=str(data.get("pillar", "network")),
             severity=str(data.get("severity", "medium")),
-            weight=float(weight),
+            weight=float(data.get("weight", 1.0)),
             specificity=str(data.get("specificity", "normal")),
             subject_role=str(data.get("subject_role", "unknown")),
             references=tuple(str(r) for r in refs),
@@ -469,14 +444,19 @@ def load_pack(
     """Load every rule under `paths` (default: the shipped pack), collecting all problems.
 
     Raises:
+        InputError: a given path does not exist.
         RuleError: any rule has a problem; all problems of the pack are reported at once.
     """
     ref_lists = lists or load_lists()
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        raise InputError(f"{', '.join(missing)}: no such rule file or folder")
     files = rule_files(*(paths or (RULES_DIR,)))
     overrides = overrides or {}
     errors: list[Diagnostic] = []
     rules: list[Rule] = []
     seen: dict[str, Rule] = {}
+    first_at: dict[str, str] = {}  # rule id -> where it is first defined, broken or not
     digest = hashlib.sha256()
     for path in files:
         text = path.read_text(encoding="utf-8")
@@ -484,38 +464,32 @@ def load_pack(
         try:
             docs = list(load_docs(path, text))
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            errors.append(
-                Diagnostic(
-                    str(path),
-                    line,
-                    col,
-                    "-",
-                    "-",
-                    f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                )
-            )
+            errors.append(yaml_diagnostic(path, exc))
             continue
         for doc in docs:
+            if doc.data is None:  # an empty document, as after a trailing `---`
+                continue
             rule_id = str(doc.data.get("id")) if isinstance(doc.data, dict) else "-"
             if only is not None and rule_id not in only:
                 continue
             rule, problems = _parse_rule(doc, ref_lists, overrides.get(rule_id, {}))
             errors.extend(problems)
-            if rule is None:
-                continue
-            if rule.id in seen:
-                errors.append(
-                    doc.diagnostic(
-                        ("id",),
-                        rule.id,
-                        f"duplicate id (also in {seen[rule.id].path}:{seen[rule.id].line})",
+            if isinstance(doc.data, dict) and "id" in doc.data:
+                line, col = doc.where(("id",))
+                if rule_id in first_at:
+                    errors.append(
+                        doc.diagnostic(
+                            ("id",),
+                            rule_id,
+                            f"duplicate id, first used at {first_at[rule_id]}",
+                            "give each rule its own id",
+                        )
                     )
-                )
-                continue
-            seen[rule.id] = rule
-            rules.append(rule)
+                    continue
+                first_at[rule_id] = f"{doc.path}:{line}:{col}"
+            if rule is not None:
+                seen[rule.id] = rule
+                rules.append(rule)
     for rule_id in overrides:
         if rule_id not in seen and not any(e.rule_id == rule_id for e in errors):
             errors.append(
