@@ -29,13 +29,14 @@ from typing import Any
 
 import polars as pl
 
-from engine.errors import Diagnostic
+from engine.errors import Diagnostic, suggest
 from engine.yamldoc import Doc
 
-__all__ = ["CASES", "TestResult", "parse_tests", "run_rule_tests"]
+__all__ = ["CASES", "TEST_KEYS", "TestResult", "parse_tests", "run_rule_tests"]
 
 CASES = ("positive", "near_miss", "lookalike", "edge")
-_TEST_KEYS = {"name", "case", "transactions", "customers", "params", "expect", "note"}
+TEST_KEYS = ("name", "case", "transactions", "customers", "params", "expect", "note")
+_TABLE = ("columns", "rows")
 
 
 def _table(
@@ -44,7 +45,17 @@ def _table(
     if raw is None:
         return ()
     if isinstance(raw, dict) and "columns" in raw:
-        columns = list(raw["columns"])
+        for key in raw:
+            if key not in ("columns", "rows"):
+                errors.append(
+                    doc.diagnostic(
+                        (*keys, key), rule_id, f"unknown key '{key}'", suggest(str(key), _TABLE)
+                    )
+                )
+        if not isinstance(raw["columns"], list):
+            errors.append(doc.diagnostic((*keys, "columns"), rule_id, "expected a list of names"))
+            return ()
+        columns = [str(c) for c in raw["columns"]]
         rows = []
         for i, row in enumerate(raw.get("rows") or []):
             if not isinstance(row, list) or len(row) != len(columns):
@@ -54,6 +65,7 @@ def _table(
                         rule_id,
                         f"row has {len(row) if isinstance(row, list) else 1} values "
                         f"for {len(columns)} columns",
+                        "columns: " + ", ".join(columns),
                     )
                 )
                 continue
@@ -63,6 +75,51 @@ def _table(
         return tuple(raw)
     errors.append(doc.diagnostic(keys, rule_id, "expected columns + rows, or a list of mappings"))
     return ()
+
+
+def _expected_alerts(
+    doc: Doc, keys: tuple[Any, ...], item: dict[Any, Any], rule_id: str, errors: list[Diagnostic]
+) -> tuple[int, tuple[str, ...] | None]:
+    """The `expect` of a test: a number of alerts and, optionally, the entities."""
+    name = item.get("name", f"test {keys[-1] + 1}")
+    expect = item.get("expect")
+    if not isinstance(expect, dict) or "alerts" not in expect:
+        where = (*keys, "expect") if "expect" in item else keys
+        errors.append(
+            doc.diagnostic(
+                where, rule_id, f"test '{name}' has no expected alerts", "add expect: {alerts: N}"
+            )
+        )
+        return 0, None
+    for key in expect:
+        if key not in ("alerts", "entities"):
+            errors.append(
+                doc.diagnostic(
+                    (*keys, "expect", key),
+                    rule_id,
+                    f"unknown key '{key}'",
+                    suggest(str(key), ("alerts", "entities")) or "use alerts and entities",
+                )
+            )
+    alerts = expect["alerts"]
+    if not isinstance(alerts, int) or isinstance(alerts, bool) or alerts < 0:
+        errors.append(
+            doc.diagnostic(
+                (*keys, "expect", "alerts"),
+                rule_id,
+                f"expected a number of alerts, not {alerts!r}",
+            )
+        )
+        alerts = 0
+    entities = expect.get("entities")
+    if entities is not None and not isinstance(entities, list):
+        errors.append(
+            doc.diagnostic(
+                (*keys, "expect", "entities"), rule_id, "expected a list of entity ids", "[A1, A2]"
+            )
+        )
+        entities = None
+    return alerts, None if entities is None else tuple(str(e) for e in entities)
 
 
 def parse_tests(doc: Doc, rule_id: str, raw: Any, errors: list[Diagnostic]) -> tuple[Any, ...]:
@@ -81,15 +138,13 @@ def parse_tests(doc: Doc, rule_id: str, raw: Any, errors: list[Diagnostic]) -> t
             errors.append(doc.diagnostic(keys, rule_id, "a test is a mapping"))
             continue
         for key in item:
-            if key not in _TEST_KEYS:
-                from engine.errors import suggest
-
+            if key not in TEST_KEYS:
                 errors.append(
                     doc.diagnostic(
                         (*keys, key),
                         rule_id,
                         f"unknown key '{key}'",
-                        suggest(str(key), _TEST_KEYS),
+                        suggest(str(key), TEST_KEYS),
                     )
                 )
         case = str(item.get("case", "positive"))
@@ -99,13 +154,14 @@ def parse_tests(doc: Doc, rule_id: str, raw: Any, errors: list[Diagnostic]) -> t
                     (*keys, "case"),
                     rule_id,
                     f"unknown case '{case}'",
-                    "one of: " + ", ".join(CASES),
+                    suggest(case, CASES) or "one of: " + ", ".join(CASES),
                 )
             )
-        expect = item.get("expect") or {}
-        if "alerts" not in expect:
-            errors.append(doc.diagnostic(keys, rule_id, "a test needs expect: {alerts: N}"))
-        entities = expect.get("entities")
+        params = item.get("params") or {}
+        if not isinstance(params, dict):
+            errors.append(doc.diagnostic((*keys, "params"), rule_id, "params must be a mapping"))
+            params = {}
+        alerts, entities = _expected_alerts(doc, keys, item, rule_id, errors)
         out.append(
             RuleTest(
                 name=str(item.get("name", f"test {i + 1}")),
@@ -114,9 +170,9 @@ def parse_tests(doc: Doc, rule_id: str, raw: Any, errors: list[Diagnostic]) -> t
                     doc, (*keys, "transactions"), item.get("transactions"), rule_id, errors
                 ),
                 customers=_table(doc, (*keys, "customers"), item.get("customers"), rule_id, errors),
-                params=dict(item.get("params") or {}),
-                expect_alerts=int(expect.get("alerts", 0)),
-                expect_entities=None if entities is None else tuple(str(e) for e in entities),
+                params=dict(params),
+                expect_alerts=alerts,
+                expect_entities=entities,
                 line=doc.where(keys)[0],
             )
         )
