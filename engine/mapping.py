@@ -31,11 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import yaml
 
 from engine.errors import Diagnostic, RuleError, suggest
 from engine.paths import MAPPINGS_DIR
 from engine.schema import TRANSACTION_COLUMNS
-from engine.yamldoc import Doc, KeyPath, load_docs
+from engine.yamldoc import Doc, KeyPath, load_docs, yaml_diagnostic
 
 __all__ = ["MAPPINGS_DIR", "Mapping", "Posting", "Source", "load_mapping", "mapping_names"]
 
@@ -171,6 +172,7 @@ def _fields(
                     name,
                     f"unknown canonical column '{field_name}'",
                     suggest(field_name, TRANSACTION_COLUMNS),
+                    at_key=True,
                 )
             )
             continue
@@ -182,22 +184,39 @@ def _parse(doc: Doc) -> Mapping:
     errors: list[Diagnostic] = []
     data = doc.data if isinstance(doc.data, dict) else {}
     name = str(data.get("mapping") or Path(doc.path).stem)
+    if not isinstance(doc.data, dict):
+        raise RuleError([doc.diagnostic((), name, "a mapping file is a YAML mapping")])
+    for where, key in doc.duplicate_keys:
+        errors.append(doc.diagnostic(where, name, f"duplicate key '{key}'", "keep one of the two"))
     for key in data:
         if key not in _TOP_KEYS:
             errors.append(
                 doc.diagnostic((key,), name, f"unknown key '{key}'", suggest(key, _TOP_KEYS))
             )
     csv = data.get("csv") or {}
+    if not isinstance(csv, dict):
+        errors.append(doc.diagnostic(("csv",), name, "csv must be a mapping of options"))
+        csv = {}
     for key in csv:
         if key not in _CSV_KEYS:
             errors.append(
                 doc.diagnostic(("csv", key), name, f"unknown key '{key}'", suggest(key, _CSV_KEYS))
             )
-    shared = _fields(doc, ("fields",), data.get("fields") or {}, errors, name)
+    raw_fields = data.get("fields") or {}
+    if not isinstance(raw_fields, dict):
+        errors.append(doc.diagnostic(("fields",), name, "fields must be a mapping"))
+        raw_fields = {}
+    shared = _fields(doc, ("fields",), raw_fields, errors, name)
     raw_postings = data.get("postings") or [{}]
+    if not isinstance(raw_postings, list):
+        errors.append(doc.diagnostic(("postings",), name, "postings must be a list of mappings"))
+        raw_postings = [{}]
     postings = []
     for i, raw in enumerate(raw_postings):
         keys: KeyPath = ("postings", i)
+        if not isinstance(raw, dict):
+            errors.append(doc.diagnostic(keys, name, "a posting is a mapping of fields"))
+            continue
         own = _fields(doc, keys, raw, errors, name)
         merged = {**shared, **own}
         when = raw.get("when")
@@ -205,7 +224,10 @@ def _parse(doc: Doc) -> Mapping:
             try:
                 pl.sql_expr(str(when))
             except Exception as exc:  # polars raises several types for bad SQL
-                errors.append(doc.diagnostic((*keys, "when"), name, f"bad SQL expression: {exc}"))
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                errors.append(
+                    doc.diagnostic((*keys, "when"), name, f"bad SQL expression: {first}", offset=0)
+                )
         default_suffix = (
             f"-{merged['direction'].const}"
             if len(raw_postings) > 1 and "direction" in merged and merged["direction"].const
@@ -266,7 +288,10 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
             f"{name_or_path}: no such mapping (shipped: {', '.join(mapping_names())})"
             + (f"; {hint}" if hint else "")
         )
-    docs = list(load_docs(path))
+    try:
+        docs = list(load_docs(path))
+    except yaml.YAMLError as exc:
+        raise RuleError([yaml_diagnostic(path, exc)]) from exc
     if len(docs) != 1:
         raise InputError(f"{path}: a mapping file holds exactly one YAML document")
     return _parse(docs[0])
