@@ -12,9 +12,11 @@ A bank lives in `DATA/bank-<customers>c-<days>d-s<seed>/` and counts as present 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +77,29 @@ def customers_for(rows: int) -> int:
     return max(300, round(rows / (ROWS_PER_CUSTOMER_DAY * DAYS)))
 
 
-def ensure_bank(data: Path, rows: int, *, seed: int, log=print) -> Bank:
+def _wait_for_other(root: Path, log: Callable[[str], object]) -> bool:
+    """Wait while another live process generates this bank; True if it did."""
+    marker = root / "generating.pid"
+    try:
+        pid = int(marker.read_text())
+    except (OSError, ValueError):
+        return False
+    if pid == os.getpid():
+        return False
+    waited = False
+    while (root / "generating.pid").is_file():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break  # it died without finishing: regenerate
+        if not waited:
+            log(f"waiting for process {pid}, which is generating {root} ...")
+            waited = True
+        time.sleep(5)
+    return waited
+
+
+def ensure_bank(data: Path, rows: int, *, seed: int, log: Callable[[str], object] = print) -> Bank:
     """The bank of about `rows` transactions under `data`, generated if absent."""
     customers = customers_for(rows)
     root = data / f"bank-{customers}c-{DAYS}d-s{seed}"
@@ -85,15 +109,20 @@ def ensure_bank(data: Path, rows: int, *, seed: int, log=print) -> Bank:
         meta = json.loads(done.read_text())
         if {k: meta.get(k) for k in want} == want and (root / "transactions.parquet").is_file():
             return Bank(root, meta["rows"], customers, DAYS, seed, meta["generate_seconds"])
+    if _wait_for_other(root, log):
+        return ensure_bank(data, rows, seed=seed, log=log)
     from sample_data import generate  # imported here: only needed when generating
 
     if root.exists():
         shutil.rmtree(root)
+    root.mkdir(parents=True)
+    (root / "generating.pid").write_text(str(os.getpid()))
     log(f"generating {customers:,} customers x {DAYS} days (seed {seed}) into {root} ...")
     started = time.perf_counter()
     bank = generate(customers, DAYS, seed, root)
     seconds = round(time.perf_counter() - started, 1)
     done.write_text(json.dumps({**want, "rows": bank.n_transactions, "generate_seconds": seconds}))
+    (root / "generating.pid").unlink()
     log(f"  {bank.n_transactions:,} transactions in {seconds} s")
     return Bank(root, bank.n_transactions, customers, DAYS, seed, seconds)
 

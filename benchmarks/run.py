@@ -176,99 +176,122 @@ def _show(m: Measured) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Benchmark moneytrail against DuckDB SQL, pandas and a read floor.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--sizes", default="1M,5M,20M", help="transaction counts (default: %(default)s)"
+    add = parser.add_argument
+    add("--sizes", default="1M,5M,20M", help="transaction counts (default: %(default)s)")
+    add("--quick", action="store_true", help="one 200k smoke run")
+    add("--only", help="comma-separated measurements: " + ", ".join(MEASUREMENTS))
+    add(
+        "--only-at",
+        action="append",
+        metavar="SIZE=NAMES",
+        help="at this size run only these measurements, e.g. 20M=read_floor,full_pack_streaming"
+        " (repeatable)",
     )
-    parser.add_argument("--quick", action="store_true", help="one 200k smoke run")
-    parser.add_argument("--only", help="comma-separated measurements: " + ", ".join(MEASUREMENTS))
-    parser.add_argument("--data", type=Path, default=HERE / "data", help="generated inputs")
-    parser.add_argument("--seed", type=int, default=7, help="generator seed (default: 7)")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        help="results file (default: RESULTS.md; under --data for --quick/--only)",
-    )
-    parser.add_argument(
+    add("--data", type=Path, default=HERE / "data", help="generated inputs (git-ignored)")
+    add("--seed", type=int, default=7, help="generator seed (default: %(default)s)")
+    add("--out", type=Path, help="results file (default: RESULTS.md; under --data if partial)")
+    add(
         "--pandas-limit",
         type=float,
         default=1200,
         help="skip pandas at a size where it is expected to take longer (s, default: %(default)s)",
     )
-    parser.add_argument(
+    add(
         "--ref",
         help="measure the engine, graphs and rules of this git commit (e.g. HEAD), extracted "
         "under --data, instead of the working tree as it is",
     )
-    parser.add_argument(
+    add(
         "--mem-cap-gb",
         type=float,
         default=12,
         help="stop a measurement whose RSS passes this (GB, default: %(default)s): the "
         "memory targets are lower, and the machine may be shared",
     )
-    args = parser.parse_args(argv)
-    try:
-        wanted_sizes = ["200k"] if args.quick else [s for s in args.sizes.split(",") if s.strip()]
-        labels = [format_size(parse_size(s)) for s in wanted_sizes]
-    except ValueError as exc:
-        parser.error(str(exc))
-    names = list(MEASUREMENTS)
-    if args.only:
-        wanted = [n.strip() for n in args.only.split(",")]
-        unknown = [n for n in wanted if n not in MEASUREMENTS]
-        if unknown:
-            parser.error(f"unknown measurement {unknown[0]!r}: use {', '.join(MEASUREMENTS)}")
-        names = [n for n in MEASUREMENTS if n in wanted]
-    partial = args.quick or bool(args.only)
-    out = args.out or (args.data / "RESULTS.partial.md" if partial else HERE / "RESULTS.md")
-    args.data.mkdir(parents=True, exist_ok=True)
+    return parser
 
-    env = None
-    sha = None
-    if args.ref:
-        sha, src = _snapshot(args.ref, args.data)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), env.get("PYTHONPATH")) if p)
-        print(f"measuring {args.ref} = {sha[:12]} (extracted in {src})")
-    facts = machine_facts(sha)
-    print(f"{facts['cpu']} x {facts['cores']}, {facts['ram_gb']} GB RAM; load {facts['load']}")
-    banks = {label: ensure_bank(args.data, parse_size(label), seed=args.seed) for label in labels}
+
+def _names(parser: argparse.ArgumentParser, text: str) -> list[str]:
+    wanted = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in MEASUREMENTS]
+    if unknown:
+        parser.error(f"unknown measurement {unknown[0]!r}: use {', '.join(MEASUREMENTS)}")
+    return [n for n in MEASUREMENTS if n in wanted]
+
+
+def _measure_size(
+    label: str, bank: Bank, names: list[str], results: list[Measured], args: argparse.Namespace
+) -> dict[str, Any] | None:
+    """Run `names` at one size, appending to `results`; the five-rule agreement, if run."""
+    print(f"\n{label}: {bank.rows:,} transactions ({bank.customers:,} customers x {bank.days} d)")
     last_five = next((n for n in reversed(names) if n in FIVE), None)
-    results: list[Measured] = []
-    agreements: list[dict[str, Any]] = []
-    for label, bank in banks.items():
-        print(
-            f"\n{label}: {bank.rows:,} transactions ({bank.customers:,} customers x {bank.days} d)"
-        )
-        triggers: dict[str, Path] = {}
-        for name in names:
-            if name == "pandas_five":
-                estimate = _pandas_estimate(results, bank.rows)
-                if estimate is not None and estimate > args.pandas_limit:
-                    skipped = Measured(name, label, bank.rows)
-                    skipped.note = (
-                        f"skipped: about {estimate / 60:.0f} min expected from the smaller sizes"
-                        f" (limit {args.pandas_limit / 60:.0f} min)"
-                    )
-                    results.append(skipped)
-                    print(_show(skipped))
-                    continue
+    triggers: dict[str, Path] = {}
+    agreement = None
+    for name in names:
+        estimate = _pandas_estimate(results, bank.rows) if name == "pandas_five" else None
+        if estimate is not None and estimate > args.pandas_limit:
+            measured = Measured(name, label, bank.rows)
+            measured.note = (
+                f"skipped: about {estimate / 60:.0f} min expected from the smaller sizes"
+                f" (limit {args.pandas_limit / 60:.0f} min)"
+            )
+        else:
             path = args.data / f"triggers-{label}-{name}.parquet"
             path.unlink(missing_ok=True)
             measured = _run_child(
-                name, bank, label, path, mem_cap_mb=args.mem_cap_gb * 1024, env=env
+                name, bank, label, path, mem_cap_mb=args.mem_cap_gb * 1024, env=args.env
             )
-            results.append(measured)
-            print(_show(measured))
             if name in FIVE and measured.ok:
                 triggers[name] = path
-            if name == last_five:
-                agreements.append(_agreement(label, bank.rows, triggers))
+        results.append(measured)
+        print(_show(measured))
+        if name == last_five:
+            agreement = _agreement(label, bank.rows, triggers)
+    return agreement
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        sizes = ["200k"] if args.quick else [s for s in args.sizes.split(",") if s.strip()]
+        labels = [format_size(parse_size(s)) for s in sizes]
+        only_at = {}
+        for item in args.only_at or []:
+            size, _, which = item.partition("=")
+            only_at[format_size(parse_size(size))] = _names(parser, which)
+    except ValueError as exc:
+        parser.error(str(exc))
+    names = _names(parser, args.only) if args.only else list(MEASUREMENTS)
+    partial = args.quick or bool(args.only)
+    out = args.out or (args.data / "RESULTS.partial.md" if partial else HERE / "RESULTS.md")
+    args.data.mkdir(parents=True, exist_ok=True)
+    args.env, sha = None, None
+    if args.ref:
+        sha, src = _snapshot(args.ref, args.data)
+        args.env = dict(os.environ)
+        args.env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(src), args.env.get("PYTHONPATH")) if p
+        )
+        print(f"measuring {args.ref} = {sha[:12]} (extracted in {src})")
+    facts = machine_facts(sha)
+    print(f"{facts['cpu']} x {facts['cores']}, {facts['ram_gb']} GB RAM; load {facts['load']}")
+    banks: dict[str, Bank] = {}
+    results: list[Measured] = []
+    agreements: list[dict[str, Any]] = []
+    for label in labels:
+        # made (or found) just before it is measured, so the generation of a large size can
+        # run beside the measurements of the small ones
+        banks[label] = ensure_bank(args.data, parse_size(label), seed=args.seed)
+        at_size = [n for n in names if n in only_at.get(label, names)]
+        agreement = _measure_size(label, banks[label], at_size, results, args)
+        if agreement:
+            agreements.append(agreement)
     payload = {
         "machine": facts,
         "sizes": {k: asdict(v) | {"root": str(v.root)} for k, v in banks.items()},
