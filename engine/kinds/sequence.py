@@ -61,7 +61,17 @@ def _parse(ctx: ParseContext, data: Any) -> Sequence | None:
         column_of = {f"{n}_{c}": c for n, _ in steps for c in _STEP_COLUMNS}
         ctx.columns.update(column_of[name] for name in match.meta.root_names())
     repeat_raw = data.get("repeat") or {}
-    repeat = int(repeat_raw.get("count", 1)) if repeat_raw else 1
+    repeat = 1
+    if repeat_raw:  # a count may be a $param, as in velocity
+        count = ctx.substitute(("repeat", "count"), str(repeat_raw.get("count", 1)))
+        try:
+            repeat = int(float(str(count)))
+        except ValueError:
+            if count is not None:  # an unknown $param is reported already
+                ctx.error(
+                    ("repeat", "count"),
+                    f"expected a whole number, not {repeat_raw.get('count')!r}",
+                )
     repeat_within = (
         ctx.duration(("repeat", "within"), repeat_raw.get("within", "30d")) if repeat_raw else None
     )
