@@ -32,11 +32,20 @@ import polars as pl
 from engine.errors import Diagnostic, suggest
 from engine.yamldoc import Doc
 
-__all__ = ["CASES", "TEST_KEYS", "TestResult", "parse_tests", "run_rule_tests"]
+__all__ = [
+    "CASES",
+    "EXPECT_KEYS",
+    "TABLE_KEYS",
+    "TEST_KEYS",
+    "TestResult",
+    "parse_tests",
+    "run_rule_tests",
+]
 
 CASES = ("positive", "near_miss", "lookalike", "edge")
 TEST_KEYS = ("name", "case", "transactions", "customers", "params", "expect", "note")
-_TABLE = ("columns", "rows")
+TABLE_KEYS = ("columns", "rows")
+EXPECT_KEYS = ("alerts", "entities")
 
 
 def _table(
@@ -46,10 +55,10 @@ def _table(
         return ()
     if isinstance(raw, dict) and "columns" in raw:
         for key in raw:
-            if key not in ("columns", "rows"):
+            if key not in TABLE_KEYS:
                 errors.append(
                     doc.diagnostic(
-                        (*keys, key), rule_id, f"unknown key '{key}'", suggest(str(key), _TABLE)
+                        (*keys, key), rule_id, f"unknown key '{key}'", suggest(str(key), TABLE_KEYS)
                     )
                 )
         if not isinstance(raw["columns"], list):
@@ -92,13 +101,13 @@ def _expected_alerts(
         )
         return 0, None
     for key in expect:
-        if key not in ("alerts", "entities"):
+        if key not in EXPECT_KEYS:
             errors.append(
                 doc.diagnostic(
                     (*keys, "expect", key),
                     rule_id,
                     f"unknown key '{key}'",
-                    suggest(str(key), ("alerts", "entities")) or "use alerts and entities",
+                    suggest(str(key), EXPECT_KEYS) or "use alerts and entities",
                 )
             )
     alerts = expect["alerts"]

@@ -28,7 +28,9 @@ from engine.sqlcheck import find_name, in_string, text_comparisons
 from engine.yamldoc import Doc, KeyPath, load_docs, yaml_diagnostic
 
 __all__ = [
+    "DURATION_PATTERN",
     "META_KEYS",
+    "PARAM_KEYS",
     "PILLARS",
     "ROLES",
     "SEVERITIES",
@@ -42,7 +44,9 @@ __all__ = [
     "parse_duration",
 ]
 
-_DURATION = re.compile(r"^(\d+)(us|ms|s|m|h|d|w)$")
+PARAM_KEYS = ("value", "src", "currency", "note")
+DURATION_PATTERN = r"^(\d+)(us|ms|s|m|h|d|w)$"
+_DURATION = re.compile(DURATION_PATTERN)
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _REFERENCE = re.compile(_PARAM.pattern + "|" + LIST_REF.pattern)
 
@@ -307,14 +311,14 @@ def _params(doc: Doc, rule_id: str, raw: Any, errors: list[Diagnostic]) -> dict[
         return out
     for name, value in raw.items():
         if isinstance(value, dict):
-            unknown = set(value) - {"value", "src", "currency", "note"}
+            unknown = set(value) - set(PARAM_KEYS)
             for key in sorted(unknown):
                 errors.append(
                     doc.diagnostic(
                         ("params", name, key),
                         rule_id,
                         f"unknown key '{key}'",
-                        suggest(key, ("value", "src", "currency", "note")),
+                        suggest(key, PARAM_KEYS),
                     )
                 )
             if "value" not in value:
