@@ -218,3 +218,6 @@ def test(
             )
     if failed:
         raise typer.Exit(1)
+
+
+from engine import cli_schema  # noqa: E402, F401  (registers `rules schema`)
