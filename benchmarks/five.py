@@ -19,15 +19,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from engine.evaluate import CompiledRule
-from engine.paths import LISTS_DIR
+if TYPE_CHECKING:
+    from engine.evaluate import CompiledRule
+
+# engine is imported only where a measurement needs it, so that the process running it (and
+# not benchmarks/run.py) decides which engine that is: the working tree or a --ref snapshot
 
 __all__ = [
     "FIVE_DIR",
-    "MCC_GROUPS",
     "TRIGGER_SCHEMA",
     "compare",
     "engine_triggers",
@@ -37,7 +40,6 @@ __all__ = [
 HERE = Path(__file__).resolve().parent
 FIVE_DIR = HERE / "five_rules"
 SQL = HERE / "five_duckdb.sql"
-MCC_GROUPS = LISTS_DIR / "mcc_groups.csv"
 TRIGGER_SCHEMA = {
     "rule_id": pl.String(),
     "entity": pl.String(),
@@ -51,6 +53,13 @@ def _normal(frame: pl.DataFrame) -> pl.DataFrame:
         .unique()
         .sort(list(TRIGGER_SCHEMA))
     )
+
+
+def _mcc_groups() -> Path:
+    """The shipped MCC list, the one the moneytrail rule reads as @mcc_groups."""
+    from engine.paths import LISTS_DIR
+
+    return LISTS_DIR / "mcc_groups.csv"
 
 
 def engine_triggers(hits: dict[str, pl.DataFrame], compiled: list[CompiledRule]) -> pl.DataFrame:
@@ -75,7 +84,7 @@ def five_duckdb(transactions: Path, *, threads: int | None = None) -> pl.DataFra
     """Triggers of the hand-written SQL (benchmarks/five_duckdb.sql) over a Parquet file."""
     import duckdb
 
-    sql = SQL.read_text().format(transactions=transactions, mcc_groups=MCC_GROUPS)
+    sql = SQL.read_text().format(transactions=transactions, mcc_groups=_mcc_groups())
     with duckdb.connect() as con:
         con.execute("SET enable_progress_bar = false")
         if threads:
@@ -87,7 +96,7 @@ def pandas_triggers(transactions: Path) -> pl.DataFrame:
     """Triggers of the pandas version (benchmarks/five_pandas.py)."""
     from five_pandas import five_pandas
 
-    return _normal(pl.from_pandas(five_pandas(transactions, MCC_GROUPS)))
+    return _normal(pl.from_pandas(five_pandas(transactions, _mcc_groups())))
 
 
 def compare(results: dict[str, pl.DataFrame]) -> tuple[bool, pl.DataFrame, list[str]]:

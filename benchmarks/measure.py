@@ -3,9 +3,10 @@
     python benchmarks/measure.py NAME BANK_DIR [--triggers OUT.parquet]
 
 Prints one JSON line: `seconds` (wall time of the work, after imports), `parts` (seconds of its
-stages), `out` (what it produced, to check it did the work). The parent reads peak RSS and CPU
-time from the process's rusage. With `--triggers`, the five-rule measurements write their
-triggers (benchmarks/five.py) after the clock stops.
+stages), `out` (what it produced, to check it did the work), `hwm_kb` (peak resident memory of
+this process, imports included). The parent reads CPU time from the process's rusage. With
+`--triggers`, the five-rule measurements write their triggers (benchmarks/five.py) after the
+clock stops.
 """
 
 from __future__ import annotations
@@ -184,7 +185,23 @@ def main() -> None:
     import engine  # which engine was measured: the working tree or a --ref snapshot
 
     where = str(Path(engine.__file__).resolve().parent)
-    print(json.dumps({"seconds": seconds, "parts": parts, "out": out, "engine": where}))
+    result = {"seconds": seconds, "parts": parts, "out": out, "engine": where, "hwm_kb": _hwm()}
+    print(json.dumps(result))
+
+
+def _hwm() -> int | None:
+    """Peak resident memory of this process image (VmHWM, KiB).
+
+    Not the rusage ru_maxrss the parent could read: on Linux that starts from the parent's own
+    RSS at fork, so it never reports less than the parent's size.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 if __name__ == "__main__":

@@ -94,6 +94,16 @@ def machine_facts(sha: str | None = None) -> dict[str, Any]:
     }
 
 
+def _peak_text(m: dict[str, Any]) -> str:
+    if m.get("peak") == "VmHWM":
+        return "the process's own peak resident memory (VmHWM, imports included)"
+    return (
+        "the process's maximum resident set size from rusage (ru_maxrss, imports included; "
+        "on Linux it starts from the parent's RSS at fork, about 90 MB here, so small values "
+        "are upper bounds)"
+    )
+
+
 def _code(m: dict[str, Any]) -> str:
     if m.get("code") == "commit":
         return f"engine, graphs and rules of commit {m['commit']}, extracted with --ref"
@@ -359,9 +369,8 @@ def write_results(path: Path, payload: dict[str, Any]) -> None:
     lines += [
         "",
         "Each runs in a fresh process. *wall s* is the time of the work inside that process, "
-        "after imports; *peak MB* is the process's maximum resident set size (ru_maxrss, "
-        "imports included); *CPU s* is its user + system time. Notes give the stages in "
-        "seconds.",
+        "after imports; *peak MB* is " + _peak_text(payload["machine"]) + "; *CPU s* is its "
+        "user + system time. Notes give the stages in seconds.",
         "",
         "## Results",
         "",

@@ -100,7 +100,10 @@ def _run_child(
     mem_cap_mb: float,
     env: dict[str, str] | None,
 ) -> Measured:
-    """Run one measurement in a fresh process; peak RSS and CPU time from its rusage."""
+    """Run one measurement in a fresh process: its peak memory, CPU time and wall time.
+
+    The peak is the child's own VmHWM (or the largest RSS polled here, if it was stopped).
+    """
     import psutil
 
     measured = Measured(name, size, bank.rows, load=round(os.getloadavg()[0], 1))
@@ -125,7 +128,7 @@ def _run_child(
         time.sleep(0.05)
     measured.process_seconds = round(time.perf_counter() - started, 2)
     measured.cpu_seconds = round(usage.ru_utime + usage.ru_stime, 2)
-    measured.peak_mb = round(max(usage.ru_maxrss / 1024, polled_peak), 1)  # ru_maxrss: KiB
+    measured.peak_mb = round(polled_peak, 1)  # replaced by the child's own VmHWM below
     output = child.stdout.read() if child.stdout else ""
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
@@ -135,6 +138,8 @@ def _run_child(
     measured.seconds = result["seconds"]
     measured.parts = result["parts"]
     measured.out = result["out"] | {"engine": result["engine"]}
+    if result.get("hwm_kb"):
+        measured.peak_mb = round(result["hwm_kb"] / 1024, 1)
     return measured
 
 
@@ -207,6 +212,12 @@ def _parser() -> argparse.ArgumentParser:
         "under --data, instead of the working tree as it is",
     )
     add(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="only rewrite the Markdown next to this results JSON (after a report change)",
+    )
+    add(
         "--mem-cap-gb",
         type=float,
         default=12,
@@ -258,6 +269,9 @@ def _measure_size(
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.render:
+        write_results(args.render.with_suffix(".md"), json.loads(args.render.read_text()))
+        return 0
     try:
         sizes = ["200k"] if args.quick else [s for s in args.sizes.split(",") if s.strip()]
         labels = [format_size(parse_size(s)) for s in sizes]
@@ -279,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             p for p in (str(src), args.env.get("PYTHONPATH")) if p
         )
         print(f"measuring {args.ref} = {sha[:12]} (extracted in {src})")
-    facts = machine_facts(sha)
+    facts = machine_facts(sha) | {"peak": "VmHWM"}
     print(f"{facts['cpu']} x {facts['cores']}, {facts['ram_gb']} GB RAM; load {facts['load']}")
     banks: dict[str, Bank] = {}
     results: list[Measured] = []
