@@ -201,68 +201,63 @@ def _verdict(ok: bool | None) -> str:
 
 
 def _targets(payload: dict[str, Any], slopes: dict[str, float | None]) -> list[str]:
+    """Each target with its measurement and verdict, on wall time and (where timed) CPU time.
+
+    On a machine shared with other work, wall time overstates the cost; the CPU time of a
+    process that does not wait on I/O bounds its wall time on an idle machine from above, so a
+    target met on CPU time would be met there too.
+    """
     at = _index(payload["results"])
     sizes = list(payload["sizes"])
+    rows: list[tuple[str, str, bool | None, str, bool | None]] = []
 
     def get(name: str, size: str) -> dict[str, Any] | None:
         r = at.get((name, size))
         return r if r and r.get("seconds") is not None else None
 
-    rows: list[tuple[str, str, bool | None]] = []
-    full5 = get("full_pack", "5M")
-    rows.append(
-        (
-            "full pack over 5M transactions in under 60 s",
-            f"{_fmt(full5['seconds'])} s" if full5 else "-",
-            None if not full5 else full5["seconds"] < 60,
-        )
-    )
-    rows.append(
-        (
-            "full pack over 5M with peak memory under 4 GB",
-            f"{_fmt(full5['peak_mb'], 0)} MB" if full5 else "-",
-            None if not full5 else full5["peak_mb"] < MB_4GB,
-        )
-    )
-    for label, a, b, good in (
-        (
-            "five-rule subset at least as fast as hand-written DuckDB SQL",
-            "moneytrail_five",
-            "duckdb_five",
-            lambda x: x <= 1.0,
-        ),
-        (
-            "five-rule subset at least 10x faster than pandas",
-            "pandas_five",
-            "moneytrail_five",
-            lambda x: x >= 10.0,
-        ),
-        (
-            "five-rule subset no more than 5x the read floor",
-            "moneytrail_five",
-            "read_floor",
-            lambda x: x <= 5.0,
-        ),
-    ):
-        found = [(s, _ratio(get(a, s), get(b, s), "seconds")) for s in sizes]
-        found = [(s, x) for s, x in found if x is not None]
-        text = ", ".join(f"{s}: {x:.2f}x" for s, x in found) or "-"
+    def capped(name: str, size: str) -> dict[str, Any] | None:
+        r = at.get((name, size))
+        return r if r and "cap" in (r.get("note") or "") else None
+
+    for name, size, limit in (("full_pack", "5M", MB_4GB), ("full_pack_streaming", "20M", MB_8GB)):
+        r, stop = get(name, size), capped(name, size)
+        if name == "full_pack":
+            rows.append(
+                (
+                    "full pack over 5M transactions in under 60 s",
+                    f"{_fmt(r['seconds'])} s" if r else (stop["note"] if stop else "-"),
+                    None if not r else r["seconds"] < 60,
+                    f"{_fmt(r['cpu_seconds'], 1)} s" if r else "-",
+                    None if not r else r["cpu_seconds"] < 60,
+                )
+            )
+        memory = r or stop
         rows.append(
-            (f"{label} ({a} / {b})", text, all(good(x) for _, x in found) if found else None)
+            (
+                f"{name} over {size} with peak memory under {limit // 1024} GB",
+                f"{_fmt(memory['peak_mb'], 0)} MB" + (" (stopped at the cap)" if stop else "")
+                if memory
+                else "-",
+                None if not memory else memory["peak_mb"] < limit and not stop,
+                "",
+                None,
+            )
         )
-    stream20 = get("full_pack_streaming", "20M")
-    stopped = at.get(("full_pack_streaming", "20M"))
-    rows.append(
-        (
-            "20M transactions with --streaming under 8 GB peak memory",
-            f"{_fmt(stream20['peak_mb'], 0)} MB"
-            if stream20
-            else (stopped["note"] if stopped and stopped.get("note") else "-"),
-            None
-            if not stream20 and not stopped
-            else bool(stream20 and stream20["peak_mb"] < MB_8GB),
-        )
-    )
+    for label, a, b, good in (
+        ("five-rule subset at least as fast as hand-written DuckDB SQL", "moneytrail_five",
+         "duckdb_five", lambda x: x <= 1.0),
+        ("five-rule subset at least 10x faster than pandas", "pandas_five", "moneytrail_five",
+         lambda x: x >= 10.0),
+        ("five-rule subset no more than 5x the read floor", "moneytrail_five", "read_floor",
+         lambda x: x <= 5.0),
+    ):  # fmt: skip
+        cells = []
+        for key in ("seconds", "cpu_seconds"):
+            found = [(s, _ratio(get(a, s), get(b, s), key)) for s in sizes]
+            found = [(s, x) for s, x in found if x is not None]
+            text = ", ".join(f"{s}: {x:.2f}x" for s, x in found) or "-"
+            cells += [text, all(good(x) for _, x in found) if found else None]
+        rows.append((f"{label} ({a} / {b})", cells[0], cells[1], cells[2], cells[3]))
     main = "full_pack_streaming" if slopes.get("full_pack_streaming") is not None else "full_pack"
     slope = slopes.get(main)
     rows.append(
@@ -270,10 +265,18 @@ def _targets(payload: dict[str, Any], slopes: dict[str, float | None]) -> list[s
             f"cost growing linearly with transactions ({main}: exponent b <= 1.1)",
             "-" if slope is None else f"b = {slope:.2f}",
             None if slope is None else slope <= 1.1,
+            "",
+            None,
         )
     )
-    lines = ["| target | measured | verdict |", "|---|---|---|"]
-    lines += [f"| {t} | {m} | {_verdict(ok)} |" for t, m, ok in rows]
+    lines = [
+        "| target | measured (wall) | verdict | measured (CPU time) | verdict on CPU time |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {t} | {m} | {_verdict(ok)} | {c or '-'} | {_verdict(cok) if c else '-'} |"
+        for t, m, ok, c, cok in rows
+    ]
     return lines
 
 
@@ -387,7 +390,13 @@ def write_results(path: Path, payload: dict[str, Any]) -> None:
         "",
         "## Targets",
         "",
-        "Targets of the benchmark issue, for 2-core, 24 GB machines.",
+        "Targets of the benchmark issue, for 2-core, 24 GB machines. The verdict is on wall "
+        "time, as the targets are stated. When other work shares the machine (see the load "
+        "column), wall time overstates the cost; the CPU time (user + system) of a process that "
+        "does not wait on I/O bounds its wall time on an idle machine from above, so the last "
+        "column says whether a time target would hold there. Ratios on CPU time favour the "
+        "side that uses fewer cores; those on wall time, on an idle machine, the side that "
+        "uses more.",
         "",
         *_targets(payload, slopes),
         "",
