@@ -11,12 +11,14 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
 __all__ = ["TextComparison", "find_name", "in_string", "text_comparisons"]
 
 _COMPARISONS = {"Eq", "NotEq", "Lt", "LtEq", "Gt", "GtEq", "EqValidity", "NotEqValidity"}
+_TEXT_TYPES = (pl.String, pl.Categorical, pl.Enum, pl.Null)
 
 
 def in_string(text: str, pos: int) -> bool:
@@ -77,16 +79,45 @@ def _text_literal(expr: pl.Expr) -> str | None:
     if not expr.meta.is_literal():
         return None
     tree = json.loads(expr.meta.serialize(format="json"))
+    return str(tree["Literal"]["Scalar"]["String"]) if _is_text(tree) else None
+
+
+def _suspect(tree: Any, schema: Mapping[str, pl.DataType]) -> bool:
+    """True when the serialized tree compares a text literal with anything but a text column.
+
+    A cheap first look, so the common `channel = 'cash'` costs one serialization.
+    """
+    if isinstance(tree, list):
+        return any(_suspect(item, schema) for item in tree)
+    if not isinstance(tree, dict):
+        return False
+    binary = tree.get("BinaryExpr")
+    if isinstance(binary, dict) and binary.get("op") in _COMPARISONS:
+        sides = (binary.get("left"), binary.get("right"))
+        for side, other in (sides, sides[::-1]):
+            if _is_text(side) and not _is_text(other):
+                column = other.get("Column") if isinstance(other, dict) else None
+                if not isinstance(column, str) or not _text_type(schema.get(column)):
+                    return True
+    return any(_suspect(value, schema) for value in tree.values())
+
+
+def _text_type(dtype: pl.DataType | None) -> bool:
+    return dtype is not None and any(dtype == t for t in _TEXT_TYPES)
+
+
+def _is_text(tree: Any) -> bool:
     try:
-        value = tree["Literal"]["Scalar"]["String"]
+        return isinstance(tree["Literal"]["Scalar"]["String"], str)
     except (KeyError, TypeError):
-        return None
-    return value if isinstance(value, str) else None
+        return False
 
 
 def text_comparisons(expr: pl.Expr, schema: Mapping[str, pl.DataType]) -> list[TextComparison]:
     """Every comparison of a text literal with a value the text cannot be read as."""
     found: list[TextComparison] = []
+    if not _suspect(json.loads(expr.meta.serialize(format="json")), schema):
+        return found
     frame = pl.LazyFrame(schema=dict(schema))
     for node in _nodes(expr):
         tree = json.loads(node.meta.serialize(format="json"))
@@ -99,7 +130,7 @@ def text_comparisons(expr: pl.Expr, schema: Mapping[str, pl.DataType]) -> list[T
             if text is None or _text_literal(other) is not None:
                 continue
             dtype = frame.select(other.alias("_value")).collect_schema()["_value"]
-            if dtype in (pl.String, pl.Categorical, pl.Enum, pl.Null):
+            if _text_type(dtype):
                 continue
             try:
                 pl.select(pl.lit(text).cast(dtype, strict=True)).item()
