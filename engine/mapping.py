@@ -288,10 +288,11 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
             f"{name_or_path}: no such mapping (shipped: {', '.join(mapping_names())})"
             + (f"; {hint}" if hint else "")
         )
+    text = path.read_text(encoding="utf-8")
     try:
-        docs = list(load_docs(path))
+        docs = list(load_docs(path, text))
     except yaml.YAMLError as exc:
-        raise RuleError([yaml_diagnostic(path, exc)]) from exc
+        raise RuleError([yaml_diagnostic(path, exc, text)]) from exc
     if len(docs) != 1:
         raise InputError(f"{path}: a mapping file holds exactly one YAML document")
     return _parse(docs[0])

@@ -468,7 +468,7 @@ def load_pack(
         try:
             docs = list(load_docs(path, text))
         except yaml.YAMLError as exc:
-            errors.append(yaml_diagnostic(path, exc))
+            errors.append(yaml_diagnostic(path, exc, text))
             continue
         for doc in docs:
             if doc.data is None:  # an empty document, as after a trailing `---`

@@ -10,6 +10,7 @@ is located inside the quotes, the escapes or the folded lines it was written wit
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ __all__ = ["Doc", "KeyPath", "load_docs", "yaml_diagnostic"]
 KeyPath = tuple[str | int, ...]
 Mark = tuple[int, int]
 
+_TOP_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:(?:\s+[\"']?([^\s\"'#]+))?")
 # problems about a key itself point at the key, not at its value
 _KEY_PROBLEMS = ("unknown key", "duplicate key")
 
@@ -168,8 +170,12 @@ def load_docs(path: Path | str, text: str | None = None) -> Iterator[Doc]:
         loader.dispose()
 
 
-def yaml_diagnostic(path: Path | str, exc: yaml.YAMLError) -> Diagnostic:
-    """A file that is not YAML at all, located where the parser gave up."""
+def yaml_diagnostic(path: Path | str, exc: yaml.YAMLError, text: str | None = None) -> Diagnostic:
+    """A file that is not YAML at all, located where the parser gave up.
+
+    With the file's `text`, the rule id and the top-level key are read from the lines before
+    the construct that failed (its start, when the parser names one), as far as they go.
+    """
     mark = getattr(exc, "problem_mark", None)
     line, col = _mark(mark) if mark is not None else (1, 1)
     problem = str(getattr(exc, "problem", None) or exc).strip()
@@ -179,4 +185,13 @@ def yaml_diagnostic(path: Path | str, exc: yaml.YAMLError) -> Diagnostic:
         hint = f"{context} at line {context_mark.line + 1}, column {context_mark.column + 1}"
     elif context:
         hint = str(context)
-    return Diagnostic(str(path), line, col, "-", "-", f"not valid YAML: {problem}", hint)
+    rule_id, field_name = "-", "-"
+    start = context_mark.line + 1 if context_mark is not None else line
+    for source_line in (text or "").splitlines()[:start]:
+        if source_line.startswith("---"):
+            rule_id, field_name = "-", "-"
+        elif found := _TOP_KEY.match(source_line):
+            field_name = found[1]
+            if field_name == "id" and found[2]:
+                rule_id = found[2]
+    return Diagnostic(str(path), line, col, rule_id, field_name, f"not valid YAML: {problem}", hint)
