@@ -298,6 +298,18 @@ def main(argv: list[str] | None = None) -> int:
     banks: dict[str, Bank] = {}
     results: list[Measured] = []
     agreements: list[dict[str, Any]] = []
+
+    def save() -> None:  # after every size, so a long run that is stopped keeps what it has
+        payload = {
+            "machine": facts,
+            "sizes": {k: asdict(v) | {"root": str(v.root)} for k, v in banks.items()},
+            "results": [asdict(m) for m in results],
+            "agreement": agreements,
+        }
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.with_suffix(".json").write_text(json.dumps(payload, indent=1, default=str))
+        write_results(out, payload)
+
     for label in labels:
         # made (or found) just before it is measured, so the generation of a large size can
         # run beside the measurements of the small ones
@@ -306,15 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         agreement = _measure_size(label, banks[label], at_size, results, args)
         if agreement:
             agreements.append(agreement)
-    payload = {
-        "machine": facts,
-        "sizes": {k: asdict(v) | {"root": str(v.root)} for k, v in banks.items()},
-        "results": [asdict(m) for m in results],
-        "agreement": agreements,
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(payload, indent=1, default=str))
-    write_results(out, payload)
+        save()
     print(f"\nwrote {out} and {out.with_suffix('.json').name}")
     disagree = any(a.get("agree") is False for a in agreements)
     return 1 if disagree else 0
