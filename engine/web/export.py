@@ -53,7 +53,7 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 def safe_name(text: str) -> str:
     """A file-name-safe form of an id."""
-    return _UNSAFE_NAME.sub("_", text)[:80] or "case"
+    return _UNSAFE_NAME.sub("_", text).lstrip(".")[:80] or "case"
 
 
 def attachment(filename: str) -> dict[str, str]:

@@ -26,12 +26,15 @@ from engine.dispositions import STATUS_RANK, alert_status_sql
 from engine.store import Store
 from engine.web.context import Context
 
-__all__ = ["Flow", "Graph", "case_graph", "expand", "node_details", "trail"]
+__all__ = ["MIN_TRAIL_AMOUNT", "Flow", "Graph", "case_graph", "expand", "node_details", "trail"]
 
 MAX_EXPAND = 40
 """At most this many edges added by one expansion (the largest by amount)."""
 MAX_TRAIL_HOPS = 6
-MAX_TRAIL_FLOWS = 300
+MAX_TRAIL_FLOWS = 120
+MAX_TRAIL_PER_NODE = 8
+MIN_TRAIL_AMOUNT = Decimal(100)
+"""A money trail follows flows of at least this much (base currency)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,60 +324,71 @@ def trail(
     node: str,
     *,
     forward: bool,
-    since: datetime | None = None,
+    start: datetime | None = None,
+    min_amount: Decimal = MIN_TRAIL_AMOUNT,
     subject_accounts: set[str],
 ) -> tuple[Graph, list[dict[str, Any]]]:
     """Follow the money from `node` forward (or backward) in time, hop by hop.
 
-    Forward: flows out of `node` (after `since`, if given), then out of each node reached,
-    each no earlier than the money arrived there (earliest arrival first). Backward mirrors it:
-    flows into `node`, then into each sender no later than it sent. Bounded by hops and flows.
+    Forward: flows out of `node` from `start` on, then out of each account reached, each no
+    earlier than the money arrived there (earliest arrival first). Backward mirrors it: flows
+    into `node` up to `start`, then into each sender no later than it sent. Only flows of at
+    least `min_amount`, to (from) the `MAX_TRAIL_PER_NODE` counterparties that received (sent)
+    the most; named counterparties and cash end a trail (paying the same shop does not link
+    two people's money). A step is one counterparty: its first time, count and total.
 
     Returns:
         The trail's graph and its steps in the order they were followed.
     """
     frontier: list[tuple[float, str, int]] = []
-    start = (since.timestamp() if since else -math.inf) if forward else math.inf
-    best: dict[str, float] = {node: start}
-    heapq.heappush(frontier, (start if forward else -start, node, 0))
+    edge = start.timestamp() if start else (-math.inf if forward else math.inf)
+    best: dict[str, float] = {node: edge}
+    heapq.heappush(frontier, (edge if forward else -edge, node, 0))
     steps: list[dict[str, Any]] = []
     used: list[Flow] = []
     taken: set[str] = set()
-    cache: dict[str, list[Flow]] = {}
     while frontier and len(used) < MAX_TRAIL_FLOWS:
         key, current, hops = heapq.heappop(frontier)
         at = key if forward else -key
         if at != best.get(current) or hops >= MAX_TRAIL_HOPS:
             continue
-        if current not in cache:
-            cache[current] = flows_touching(store, context, [current])
-        for f in cache[current]:
-            ts = f.ts.timestamp()
-            if forward and (f.source != current or ts < at):
-                continue
-            if not forward and (f.target != current or ts > at):
-                continue
-            if f.txn_id in taken:
-                continue
-            taken.add(f.txn_id)
-            used.append(f)
-            nxt = f.target if forward else f.source
+        candidates = [
+            f
+            for f in flows_touching(store, context, [current])
+            if f.amount >= min_amount
+            and f.txn_id not in taken
+            and (
+                (f.source == current and f.ts.timestamp() >= at)
+                if forward
+                else (f.target == current and f.ts.timestamp() <= at)
+            )
+        ]
+        groups: dict[str, list[Flow]] = {}
+        for f in candidates:
+            groups.setdefault(f.target if forward else f.source, []).append(f)
+        ranked = sorted(groups.items(), key=lambda g: (-sum(f.amount for f in g[1]), g[0]))
+        for other, flows in ranked[:MAX_TRAIL_PER_NODE]:
+            flows.sort(key=lambda f: (f.ts, f.txn_id))
+            first = flows[0] if forward else flows[-1]  # when money first arrives / last leaves
+            taken.update(f.txn_id for f in flows)
+            used.extend(flows)
             steps.append(
                 {
                     "hop": hops + 1,
-                    "source": f.source,
-                    "target": f.target,
-                    "ts": f.ts.isoformat(),
-                    "amount": f"{f.amount:.2f}",
-                    "txn_id": f.txn_id,
+                    "source": first.source,
+                    "target": first.target,
+                    "ts": first.ts.isoformat(),
+                    "n": len(flows),
+                    "amount": f"{sum(f.amount for f in flows):.2f}",
                 }
             )
-            improves = ts < best.get(nxt, math.inf) if forward else ts > best.get(nxt, -math.inf)
-            if improves:
-                best[nxt] = ts
-                heapq.heappush(frontier, (ts if forward else -ts, nxt, hops + 1))
-            if len(used) >= MAX_TRAIL_FLOWS:
-                break
+            ts = first.ts.timestamp()
+            improves = (
+                ts < best.get(other, math.inf) if forward else ts > best.get(other, -math.inf)
+            )
+            if improves and _kind(other) == "account":
+                best[other] = ts
+                heapq.heappush(frontier, (ts if forward else -ts, other, hops + 1))
     graph = _graph(
         store, context, used, subject_accounts=subject_accounts, role="", extra_nodes=[node]
     )

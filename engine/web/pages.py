@@ -42,7 +42,7 @@ def layout(
     head = [
         el("meta", charset="utf-8"),
         el("meta", name="viewport", content="width=device-width, initial-scale=1"),
-        el("meta", name="referrer", content="no-referrer"),
+        el("meta", name="referrer", content="same-origin"),
         el("title", f"{title} - moneytrail"),
         el("link", rel="icon", href="data:,"),
         el("link", rel="stylesheet", href="/static/app.css"),

@@ -17,7 +17,7 @@ from engine.errors import InputError
 from engine.web import export, queries
 from engine.web.casefile import load_case
 from engine.web.markup import url
-from engine.web.network import expand, node_details, trail
+from engine.web.network import MIN_TRAIL_AMOUNT, expand, node_details, trail
 from engine.web.pages import alert_page, case_page, error_page, queue_page
 
 if TYPE_CHECKING:
@@ -166,16 +166,22 @@ def _api(app: App, segments: list[str], query: dict[str, str]) -> Response:
         if segments == ["expand"]:
             return app.json(expand(store, app.context, node, subject_accounts=accounts).cytoscape())
         if segments == ["trail"]:
-            since = _since(query.get("since", ""))
+            forward = query.get("direction") != "backward"
+            start = _since(query.get("from", ""))
+            case = queries.case_row(store, case_id) if case_id and start is None else None
+            if case is not None:  # within a case: from its start, or back from its end
+                start = case["case_start"] if forward else case["case_end"]
             graph, steps = trail(
                 store,
                 app.context,
                 node,
-                forward=query.get("direction") != "backward",
-                since=since,
+                forward=forward,
+                start=start,
                 subject_accounts=accounts,
             )
-            return app.json(graph.cytoscape() | {"steps": steps})
+            return app.json(
+                graph.cytoscape() | {"steps": steps, "min_amount": f"{MIN_TRAIL_AMOUNT:.2f}"}
+            )
     return app.json({"error": "no such API"}, 404)
 
 
@@ -185,7 +191,7 @@ def _since(raw: str) -> datetime | None:
     try:
         return datetime.fromisoformat(raw)
     except ValueError as exc:
-        raise InputError(f"since: {raw!r} is not an ISO date or time") from exc
+        raise InputError(f"from: {raw!r} is not an ISO date or time") from exc
 
 
 def route(

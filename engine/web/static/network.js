@@ -212,11 +212,13 @@
           var list = document.createElement("ol");
           payload.steps.forEach(function (s) {
             list.appendChild(text("li", "hop " + s.hop + ": " + s.ts.slice(0, 16).replace("T", " ") +
-              "  " + s.source + " \u2192 " + s.target + "  " + s.amount));
+              "  " + s.source + " \u2192 " + s.target + "  " + s.amount +
+              (s.n > 1 ? " in " + s.n + " transfers" : "")));
           });
           show([text("h3", "Money trail " + direction + " from " + node.data("label")),
-            text("p", payload.steps.length + " step(s), earliest first; later hops only after " +
-              "the money arrived (forward) or before it left (backward).", "muted"), list]);
+            text("p", payload.steps.length + " step(s) of at least " + payload.min_amount + " each, the largest " +
+              "counterparties first reached; a later hop moves only after the money arrived " +
+              "(forward) or before it left (backward).", "muted"), list]);
           box.setAttribute("data-state", "ready");
           box.setAttribute("data-trail", String(payload.steps.length));
         }).catch(fail);
