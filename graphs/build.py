@@ -29,6 +29,7 @@ __all__ = [
     "internal_accounts",
     "prune",
     "pruned_transfers",
+    "time_join",
     "to_digraph",
     "transfers",
 ]
@@ -219,6 +220,36 @@ def to_digraph(edges: pl.DataFrame, /) -> nx.DiGraph[str]:
     return graph
 
 
+def time_join(
+    left: pl.LazyFrame,
+    right: pl.LazyFrame,
+    /,
+    *,
+    on: str,
+    left_ts: str,
+    right_ts: str,
+    reach: timedelta,
+) -> pl.LazyFrame:
+    """Join on `on` where `|right_ts - left_ts| <= reach`, without the all-pairs blow-up.
+
+    Both sides get a time bucket of width `reach`; the right side is joined to its own bucket
+    and both neighbours, so only rows near in time are ever paired. The caller filters the
+    exact interval it needs (strict order, half-open bounds) afterwards.
+    """
+    width = max(int(reach.total_seconds() * 1_000_000), 1)
+    bucket = pl.col(left_ts).dt.epoch("us") // width
+    right_bucket = pl.col(right_ts).dt.epoch("us") // width
+    spread = pl.concat(
+        [right.with_columns((right_bucket + k).alias("_bucket")) for k in (-1, 0, 1)]
+    )
+    return (
+        left.with_columns(bucket.alias("_bucket"))
+        .join(spread, on=[on, "_bucket"])
+        .filter((pl.col(right_ts) - pl.col(left_ts)).abs() <= reach)
+        .drop("_bucket")
+    )
+
+
 def forward_pairs(
     transfers_: pl.LazyFrame,
     /,
@@ -249,7 +280,9 @@ def forward_pairs(
         pl.col("ts_utc").alias("ts_2"),
         pl.col("amount").alias("amount_2"),
     )
-    pairs = first.join(second, on="mid").filter(
+    pairs = time_join(
+        first, second, on="mid", left_ts="ts_1", right_ts="ts_2", reach=max_hop_delay
+    ).filter(
         (pl.col("ts_2") > pl.col("ts_1"))
         & (pl.col("ts_2") - pl.col("ts_1") <= max_hop_delay)
         & (pl.col("dst") != pl.col("mid"))

@@ -1,22 +1,17 @@
-"""Path-shaped network patterns: cycle, scatter-gather, stack and chain (typologies.md §5).
+"""Path-shaped network patterns: scatter-gather, stack and chain (typologies.md §5).
 
-All of them are time-respecting: each hop is strictly after the previous one, within
-`max_hop_delay` where the typology gives one, and the motif fits in its window or span.
-Candidate hops are joined in Polars (`build.forward_pairs`); NetworkX sees only the pruned
-graph of one time window (cycles) or the small graph of qualifying hops (stack).
+All of them are time-respecting: each hop is strictly after the previous one and within
+`max_hop_delay`, and the motif fits in its window. Candidate hops are joined in Polars
+(`build.forward_pairs`); NetworkX sees only the small graph of qualifying hops (stack).
 
-Entities: `cycle` one row per member; `scatter_gather` the source and the sink; `stack` one
-row per first-layer originator; `chain` the account the path starts from.
+Entities: `scatter_gather` the source and the sink; `stack` one row per first-layer
+originator; `chain` the account the path starts from.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import NamedTuple
+from datetime import timedelta
 
 import networkx as nx
 import polars as pl
@@ -26,198 +21,12 @@ from graphs.hits import GraphContext, empty_hits, finish_hits, to_float
 
 __all__ = [
     "ChainParams",
-    "CycleParams",
     "ScatterGatherParams",
     "StackParams",
     "chain",
-    "cycle",
     "scatter_gather",
     "stack",
 ]
-
-
-class _Hop(NamedTuple):
-    ts: datetime
-    amount: Decimal
-    txn_id: str
-    reference: str
-
-
-@dataclass(frozen=True, slots=True)
-class CycleParams(Hygiene):
-    """ML-CYCLE-01 thresholds.
-
-    Attributes:
-        min_length: Shortest cycle; 2-cycles need `two_cycle_max_diff` and no loan or refund
-            marking. [src] §5: 2-cycles conditional, 3-6 fire.
-        max_length: `length_bound` of the enumeration. [src] §5: 6.
-        span: The loop closes within this time. [src] §5: 30 d.
-        max_hop_delay: Largest gap between consecutive hops; None: only `span`. [default]
-        time_respecting: Strictly increasing timestamps around the loop. [src] §5: True.
-        min_hop_ratio: Each hop's amount over the previous hop's, lower bound. [src] §5: 0.7.
-        max_hop_ratio: Upper bound (non-increasing amounts). [src] §5: 1.0.
-        two_cycle_max_diff: Relative amount difference allowed in a 2-cycle. [src] §5: 0.1.
-        loan_pattern: Reference text that marks loans, repayments and refunds. [default]
-        max_cycles: Cycles enumerated per window before giving up on it (guard). [default]
-    """
-
-    min_length: int = 2
-    max_length: int = 6
-    span: timedelta = timedelta(days=30)
-    max_hop_delay: timedelta | None = None
-    time_respecting: bool = True
-    min_hop_ratio: float = 0.7
-    max_hop_ratio: float = 1.0
-    two_cycle_max_diff: float = 0.1
-    loan_pattern: str = r"(?i)\b(loan|lend|lent|repay\w*|refund\w*|owed?)\b"
-    max_cycles: int = 200_000
-
-
-def cycle(txns: pl.DataFrame, /, *, params: CycleParams, context: GraphContext) -> pl.DataFrame:
-    """ML-CYCLE-01: money that returns to where it started, hop by hop.
-
-    The graph is built per window of length 2 x span sliding by span (so every loop closing
-    within `span` lies wholly inside one window), pruned to nodes with both in- and
-    out-edges, and split into strongly connected components for `nx.simple_cycles`.
-
-    Entity: one row per cycle member.
-    """
-    edges = pruned_transfers(txns, hygiene=params).collect()
-    if edges.is_empty():
-        return empty_hits()
-    loan = re.compile(params.loan_pattern)
-    step = params.span
-    origin = edges.get_column("ts_utc").min()
-    assert isinstance(origin, datetime)
-    end = edges.get_column("ts_utc").max()
-    assert isinstance(end, datetime)
-    rows: list[dict[str, object]] = []
-    seen: set[frozenset[str]] = set()
-    start = origin - timedelta(microseconds=1)
-    while start < end:
-        part = edges.filter((pl.col("ts_utc") > start) & (pl.col("ts_utc") <= start + 2 * step))
-        start += step
-        hops = _hops_by_edge(_core(part))
-        if not hops:
-            continue
-        graph: nx.DiGraph[str] = nx.DiGraph(list(hops))
-        for found in _cycles(graph, params=params):
-            matched = _match(found, hops, params=params, loan=loan)
-            if matched is None:
-                continue
-            rotation, match = matched
-            found = found[rotation:] + found[:rotation]
-            key = frozenset(h.txn_id for h in match)
-            if key in seen:
-                continue
-            seen.add(key)
-            first = min(h.ts for h in match)
-            amounts = [float(h.amount) for h in match]
-            for member in found:
-                rows.append(
-                    {
-                        "entity": member,
-                        "first_ts": first,
-                        "last_ts": max(h.ts for h in match),
-                        "evidence": sorted(key),
-                        "length": len(found),
-                        "cycle": ">".join(found),
-                        "span_hours": (max(h.ts for h in match) - first).total_seconds() / 3600,
-                        "total": sum(amounts),
-                        "min_amount_ratio": min(amounts) / max(amounts),
-                    }
-                )
-    if not rows:
-        return empty_hits()
-    return finish_hits(
-        pl.DataFrame(rows),
-        measures=["length", "cycle", "span_hours", "total", "min_amount_ratio"],
-    )
-
-
-def _core(edges: pl.DataFrame) -> pl.DataFrame:
-    """Drop, repeatedly, edges whose source has no in-edge or whose target has no out-edge."""
-    pairs = edges
-    while True:
-        links = pairs.select("source", "target").unique()
-        kept = pairs.filter(
-            pl.col("source").is_in(links.get_column("target").implode())
-            & pl.col("target").is_in(links.get_column("source").implode())
-        )
-        if kept.height == pairs.height:
-            return kept
-        pairs = kept
-
-
-def _hops_by_edge(edges: pl.DataFrame) -> dict[tuple[str, str], list[_Hop]]:
-    hops: dict[tuple[str, str], list[_Hop]] = {}
-    ordered = edges.sort("ts_utc").select(
-        "source", "target", "ts_utc", "amount", "txn_id", pl.col("reference_text").fill_null("")
-    )
-    for source, target, ts, amount, txn_id, reference in ordered.iter_rows():
-        hops.setdefault((source, target), []).append(_Hop(ts, amount, txn_id, reference))
-    return hops
-
-
-def _cycles(graph: nx.DiGraph[str], *, params: CycleParams) -> Iterator[list[str]]:
-    budget = params.max_cycles
-    for component in nx.strongly_connected_components(graph):
-        if len(component) < max(2, params.min_length):
-            continue
-        sub = graph.subgraph(component)
-        for found in nx.simple_cycles(sub, length_bound=params.max_length):
-            if len(found) >= params.min_length:
-                yield found
-            budget -= 1
-            if budget <= 0:
-                return
-
-
-def _match(
-    nodes: Sequence[str],
-    hops: dict[tuple[str, str], list[_Hop]],
-    *,
-    params: CycleParams,
-    loan: re.Pattern[str],
-) -> tuple[int, list[_Hop]] | None:
-    """The rotation and one transfer per hop that make a qualifying money cycle, or None."""
-    n = len(nodes)
-    legs = [hops[(nodes[i], nodes[(i + 1) % n])] for i in range(n)]
-    for rotation in range(n):
-        order = legs[rotation:] + legs[:rotation]
-        for first in order[0]:
-            found = _extend([first], order, params=params)
-            if found is not None and (n > 2 or _two_cycle_ok(found, params=params, loan=loan)):
-                return rotation, found
-    return None
-
-
-def _extend(path: list[_Hop], legs: list[list[_Hop]], *, params: CycleParams) -> list[_Hop] | None:
-    if len(path) == len(legs):
-        return path
-    prev, first = path[-1], path[0]
-    for hop in legs[len(path)]:
-        if params.time_respecting:
-            if hop.ts <= prev.ts:
-                continue
-            if params.max_hop_delay is not None and hop.ts - prev.ts > params.max_hop_delay:
-                break
-        if hop.ts < first.ts or hop.ts - first.ts >= params.span:
-            continue
-        ratio = float(hop.amount) / float(prev.amount)
-        if not params.min_hop_ratio <= ratio <= params.max_hop_ratio:
-            continue
-        found = _extend([*path, hop], legs, params=params)
-        if found is not None:
-            return found
-    return None
-
-
-def _two_cycle_ok(path: list[_Hop], *, params: CycleParams, loan: re.Pattern[str]) -> bool:
-    a, b = (float(h.amount) for h in path)
-    if abs(a - b) / max(a, b) >= params.two_cycle_max_diff:
-        return False
-    return not any(loan.search(h.reference) for h in path)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from graphs.annotated import (
     shared_beneficiary,
     wage_pool,
 )
+from graphs.cycles import CycleParams, cycle
 from graphs.hits import GraphContext
 from graphs.motifs import (
     BipartiteParams,
@@ -48,11 +49,9 @@ from graphs.motifs import (
 )
 from graphs.paths import (
     ChainParams,
-    CycleParams,
     ScatterGatherParams,
     StackParams,
     chain,
-    cycle,
     scatter_gather,
     stack,
 )
