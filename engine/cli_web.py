@@ -81,10 +81,16 @@ def stats(
     if format != "table":
         emit(out, frame, format, title="dispositions per rule")
         return
-    short = ("open", "in review", "escalated", "false pos.", "reported")
-    table = Table(title=f"dispositions per rule ({frame.height} rules)")
-    for column in ("rule", "alerts", *short, "precision"):
-        table.add_column(column, justify="left" if column == "rule" else "right", no_wrap=True)
+    short = ("open", "review", "esc.", "fp", "rep.")
+    table = Table(
+        title=f"dispositions per rule ({frame.height} rule(s))",
+        caption="review: in review, esc.: escalated, fp: closed as false positive, "
+        "rep.: closed and reported; precision = rep. / (rep. + fp)",
+    )
+    widest = max((len(r) for r in frame["rule_id"]), default=4)
+    table.add_column("rule", no_wrap=True, min_width=widest)
+    for column in ("alerts", *short, "prec."):
+        table.add_column(column, justify="right")
     for r in frame.iter_rows(named=True):
         precision = "" if r["precision"] is None else f"{r['precision']:.0%}"
         table.add_row(r["rule_id"], str(r["alerts"]), *(str(r[s]) for s in STATUSES), precision)

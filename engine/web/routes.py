@@ -17,7 +17,7 @@ from engine.errors import InputError
 from engine.web import export, queries
 from engine.web.casefile import load_case
 from engine.web.markup import url
-from engine.web.network import MIN_TRAIL_AMOUNT, expand, node_details, trail
+from engine.web.network import MIN_TRAIL_AMOUNT, case_graph, expand, node_details, trail
 from engine.web.pages import alert_page, case_page, error_page, queue_page
 
 if TYPE_CHECKING:
@@ -153,10 +153,15 @@ def _api(app: App, segments: list[str], query: dict[str, str]) -> Response:
     case_id = query.get("case", "")
     if len(segments) == 3 and segments[0] == "case" and segments[2] == "network":
         with app.reading() as store:
-            cf = load_case(store, app.context, segments[1])
-        if cf is None:
-            return app.json({"error": "no such case"}, 404)
-        return app.json(cf.graph.cytoscape() | {"subject_accounts": cf.accounts})
+            case = queries.case_row(store, segments[1])
+            if case is None:
+                return app.json({"error": "no such case"}, 404)
+            ids = [a["alert_id"] for a in queries.case_alerts(store, segments[1])]
+            own = queries.subject_accounts(store, ids)
+            graph = case_graph(
+                store, app.context, ids, accounts=own, role=case["subject_role"] or ""
+            )
+        return app.json(graph.cytoscape() | {"subject_accounts": own})
     if not node:
         return app.json({"error": "give ?id=<node>"}, 400)
     accounts = _case_accounts(app, case_id)

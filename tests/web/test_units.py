@@ -162,3 +162,24 @@ def test_vendored_cytoscape_matches_its_recorded_hash() -> None:
     digest = hashlib.sha256((VENDOR / "cytoscape.min.js").read_bytes()).hexdigest()
     assert digest == recorded.group(1)
     assert (VENDOR / "cytoscape.LICENSE").read_text().startswith("Copyright (c)")
+
+
+# --- stored networks (graphs/) ---------------------------------------------------------------
+
+
+def test_a_stored_network_joins_the_case_graph(planted: Planted) -> None:
+    with duckdb.connect(str(planted.db)) as con:
+        con.execute("INSERT INTO networks (network_id, score) VALUES ('N1', 1.0)")
+        con.execute(
+            "INSERT INTO network_members VALUES ('N1', 'A1', 'C1', 'controller', 0.9, 1),"
+            " ('N1', 'Z9', NULL, 'victim', 0.1, 0)"
+        )
+        con.execute(
+            "INSERT INTO network_edges VALUES ('N1', 'Z9', 'A1', 2500.0, 4,"
+            " '2024-01-01 00:00:00+00', '2024-01-02 00:00:00+00')"
+        )
+    with open_store(planted.db, read_only=True) as store:
+        cf = load_case(store, load_context(), first_case(planted.db))
+    assert cf is not None
+    assert ("Z9", "A1") in cf.graph.edges and cf.graph.edges[("Z9", "A1")]["amount"] == "2500.00"
+    assert cf.graph.nodes["Z9"]["role"] == "victim"
