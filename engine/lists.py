@@ -38,6 +38,11 @@ class RefLists:
             table = table.filter(pl.col("group") == group)
         return tuple(sorted(set(table["value"].drop_nulls().to_list())))
 
+    def is_empty(self, name: str) -> bool:
+        """A list that exists but holds no rows (a per-bank feed not supplied with this pack)."""
+        table = self.tables.get(name)
+        return table is not None and table.is_empty()
+
     def groups(self, name: str) -> tuple[str, ...]:
         """The group names of a list."""
         table = self.tables.get(name)

@@ -43,7 +43,9 @@ __all__ = [
 ]
 
 CASES = ("positive", "near_miss", "lookalike", "edge")
-TEST_KEYS = ("name", "case", "transactions", "customers", "params", "expect", "note")
+TEST_KEYS = (
+    "name", "case", "transactions", "customers", "lists", "params", "expect", "note",
+)  # fmt: skip
 TABLE_KEYS = ("columns", "rows")
 EXPECT_KEYS = ("alerts", "entities")
 
@@ -171,6 +173,16 @@ def parse_tests(doc: Doc, rule_id: str, raw: Any, errors: list[Diagnostic]) -> t
             errors.append(doc.diagnostic((*keys, "params"), rule_id, "params must be a mapping"))
             params = {}
         alerts, entities = _expected_alerts(doc, keys, item, rule_id, errors)
+        raw_lists = item.get("lists") or {}
+        if not isinstance(raw_lists, dict):
+            errors.append(
+                doc.diagnostic((*keys, "lists"), rule_id, "lists must map list names to tables")
+            )
+            raw_lists = {}
+        test_lists = {
+            str(name): _table(doc, (*keys, "lists", name), table, rule_id, errors)
+            for name, table in raw_lists.items()
+        }
         out.append(
             RuleTest(
                 name=str(item.get("name", f"test {i + 1}")),
@@ -180,6 +192,7 @@ def parse_tests(doc: Doc, rule_id: str, raw: Any, errors: list[Diagnostic]) -> t
                 ),
                 customers=_table(doc, (*keys, "customers"), item.get("customers"), rule_id, errors),
                 params=dict(params),
+                lists=test_lists,
                 expect_alerts=alerts,
                 expect_entities=entities,
                 line=doc.where(keys)[0],
@@ -226,11 +239,12 @@ def run_rule_tests(rules: Sequence[Any], *, lists: Any) -> list[TestResult]:
             for n, test in enumerate(rule.tests):
                 location = f"{rule.path}:{test.line}"
                 target = rule
-                if test.params:
+                test_lists = _with_test_lists(lists, test.lists)
+                if test.params or test.lists:
                     pack = load_pack(
                         Path(rule.path),
-                        overrides={rule.id: test.params},
-                        lists=lists,
+                        overrides={rule.id: test.params} if test.params else None,
+                        lists=test_lists,
                         only={rule.id},
                     )
                     target = pack.rules[0]
@@ -266,7 +280,7 @@ def run_rule_tests(rules: Sequence[Any], *, lists: Any) -> list[TestResult]:
                 compiled = compile_rule(target)
                 context = EvalContext(
                     customers=None if customers is None else customers.lazy(),
-                    lists=lists.tables,
+                    lists=test_lists.tables,
                 )
                 if compiled.stage > 1:
                     # graph rules may read earlier alerts: those of the pack on the same rows
@@ -335,3 +349,18 @@ def _with_stage_one_alerts(
     ]
     alerts = pl.concat(parts) if parts else pl.DataFrame(schema=ALERT_SCHEMA)
     return dataclasses.replace(context, alerts=alerts)
+
+
+def _with_test_lists(lists: Any, tables: Mapping[str, Sequence[Mapping[str, Any]]]) -> Any:
+    """The pack's reference lists with a test's own rows in place of the named lists."""
+    from engine.lists import RefLists
+
+    if not tables:
+        return lists
+    replaced = {
+        name: pl.DataFrame(
+            [{k: None if v is None else str(v) for k, v in row.items()} for row in rows]
+        )
+        for name, rows in tables.items()
+    }
+    return RefLists({**lists.tables, **replaced})

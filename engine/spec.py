@@ -96,6 +96,7 @@ class RuleTest:
     transactions: tuple[Mapping[str, Any], ...]
     customers: tuple[Mapping[str, Any], ...]
     params: Mapping[str, Any]
+    lists: Mapping[str, tuple[Mapping[str, Any], ...]]
     expect_alerts: int
     expect_entities: tuple[str, ...] | None
     line: int
@@ -206,7 +207,9 @@ class ParseContext:
                 )
                 return "(NULL)"
             literal = self.lists.sql_tuple(name, group)
-            if literal is None or (group is not None and group not in self.lists.groups(name)):
+            # an empty list (a per-bank feed not supplied) has no groups to check against
+            unknown_group = group is not None and group not in self.lists.groups(name)
+            if literal is None or (unknown_group and not self.lists.is_empty(name)):
                 ok = False
                 self.error_at(
                     keys,

@@ -125,7 +125,11 @@ def _parse_reference(ctx: ParseContext, data: Any) -> Reference | None:
         ctx.error(("list",), f"unknown list '{list_name}'", suggest(list_name, ctx.lists.tables))
         return None
     group = data.get("group")
-    if group is not None and str(group) not in ctx.lists.groups(list_name):
+    if (
+        group is not None
+        and str(group) not in ctx.lists.groups(list_name)
+        and not ctx.lists.is_empty(list_name)  # a per-bank feed not supplied: nothing to check
+    ):
         ctx.error(
             ("group",),
             f"list '{list_name}' has no group '{group}'",
