@@ -12,7 +12,6 @@ clock stops.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 import tempfile
@@ -176,7 +175,6 @@ def main() -> None:
     parser.add_argument("bank", type=Path)
     parser.add_argument("--triggers", type=Path)
     args = parser.parse_args()
-    _first_to_go()
     meta = json.loads((args.bank / "done.json").read_text())
     bank = Bank(args.bank, meta["rows"], meta["customers"], meta["days"], meta["seed"], 0.0)
     started = time.perf_counter()
@@ -189,12 +187,6 @@ def main() -> None:
     where = str(Path(engine.__file__).resolve().parent)
     result = {"seconds": seconds, "parts": parts, "out": out, "engine": where, "hwm_kb": _hwm()}
     print(json.dumps(result))
-
-
-def _first_to_go() -> None:
-    """On a machine short of memory, let the kernel stop this process before anyone else's."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/oom_score_adj").write_text("1000")
 
 
 def _hwm() -> int | None:

@@ -345,6 +345,12 @@ def write_results(path: Path, payload: dict[str, Any]) -> None:
         "other work took CPU from the measurement: wall time then overstates the cost, CPU "
         "time (user + system) much less so.",
     ]
+    if m.get("resumed"):
+        lines.append(
+            f"- Resumed on {m['resumed']} (`--resume`): the measurements marked *second pass* "
+            "were run then, because their first run failed (see the notes); all others are "
+            "from the first pass."
+        )
     if m["uncommitted"]:
         lines.append(
             "- The checkout had uncommitted changes in engine/, graphs/ or rules/ at the time "
