@@ -348,8 +348,8 @@ def write_results(path: Path, payload: dict[str, Any]) -> None:
     if m.get("resumed"):
         lines.append(
             f"- Resumed on {m['resumed']} (`--resume`): the measurements marked *second pass* "
-            "were run then, because their first run failed (see the notes); all others are "
-            "from the first pass."
+            "were run then, because their first run failed (e.g. killed when memory ran out); "
+            "all others are from the first pass."
         )
     if m["uncommitted"]:
         lines.append(
