@@ -22,6 +22,7 @@ __all__ = ["ALERT_COLUMNS", "ALERT_SCHEMA", "EVIDENCE_COLUMNS", "build_alerts", 
 EVIDENCE_COLUMNS = (
     "txn_id",
     "account_id",
+    "customer_id",
     "ts_utc",
     "direction",
     "amount",
@@ -109,7 +110,7 @@ def build_alerts(
         pl.len().alias("n_windows"),
     )
     present = [c for c in EVIDENCE_COLUMNS if c in txns.columns]
-    details = txns.select(present + (["customer_id"] if "customer_id" in txns.columns else []))
+    details = txns.select(present)
     exploded = grouped.with_row_index("_a").explode("evidence").rename({"evidence": "txn_id"})
     joined = exploded.join(details, on="txn_id", how="left")
     spans = joined.group_by("_a").agg(

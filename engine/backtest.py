@@ -27,6 +27,7 @@ __all__ = [
     "AMLSIM_INDICATORS",
     "TRUTH_SCHEMA",
     "Backtest",
+    "alert_subjects",
     "load_truth",
     "measure",
     "truth_from_amlsim",
@@ -98,9 +99,30 @@ def truth_from_amlsim(folder: Path | str) -> pl.DataFrame:
     ).sort("case_id", "account_id")
 
 
-def _subjects(alerts: pl.DataFrame) -> pl.DataFrame:
-    """Alerts with the customer they concern (the entity when it is an account or customer)."""
-    return alerts.with_columns(pl.coalesce("customer_id", "entity").alias("subject"))
+def alert_subjects(alerts: pl.DataFrame, evidence: pl.DataFrame | None) -> pl.DataFrame:
+    """(alert_id, rule_id, subject): the customer an alert concerns.
+
+    An alert on an account or customer concerns its customer. An alert keyed on something
+    else (a beneficiary, a device, an address) concerns the customers whose postings it cites.
+    """
+    direct = alerts.filter(pl.col("customer_id").is_not_null()).select(
+        "alert_id", "rule_id", pl.col("customer_id").cast(pl.String).alias("subject")
+    )
+    others = alerts.filter(pl.col("customer_id").is_null())
+    if evidence is None or "customer_id" not in evidence.columns or others.is_empty():
+        cited = others.select(
+            "alert_id", "rule_id", pl.col("entity").cast(pl.String).alias("subject")
+        )
+    else:
+        cited = (
+            others.select("alert_id", "rule_id")
+            .join(
+                evidence.select("alert_id", pl.col("customer_id").alias("subject")), on="alert_id"
+            )
+            .drop_nulls("subject")
+            .unique()
+        )
+    return pl.concat([direct, cited]).with_columns(pl.col("subject").cast(pl.String))
 
 
 def measure(
@@ -110,13 +132,16 @@ def measure(
     truth: pl.DataFrame,
     population: pl.DataFrame,
     rules: list[Rule],
+    evidence: pl.DataFrame | None = None,
 ) -> Backtest:
     """Backtest figures from a run's alerts and cases against `truth`.
 
     Args:
         population: one row per customer in the scanned data (`customer_id`).
+        evidence: the alerts' evidence (`alert_id`, `customer_id`), to attribute alerts keyed
+            on something other than a customer.
     """
-    subj = _subjects(alerts)
+    subj = alert_subjects(alerts, evidence)
     planted = truth.filter(~pl.col("is_lookalike"))
     planted_ids = set(planted["customer_id"].drop_nulls().to_list())
     lookalike_ids = set(truth.filter(pl.col("is_lookalike"))["customer_id"].drop_nulls().to_list())
@@ -134,7 +159,7 @@ def measure(
             {
                 "rule_id": rule.id,
                 "indicator": indicator,
-                "alerts": subj.filter(pl.col("rule_id") == rule.id).height,
+                "alerts": alerts.filter(pl.col("rule_id") == rule.id).height,
                 "subjects": len(fired),
                 "true_positives": true_pos,
                 "false_positives": len(fired - planted_ids),

@@ -41,11 +41,17 @@ def build_cases(
     alerts: pl.DataFrame,
     /,
     *,
+    indicators: dict[str, str] | None = None,
     horizon: timedelta = timedelta(days=90),
     min_pillars: int = 2,
     min_indicators: int = 3,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Group alerts into scored cases; returns (cases, case_alerts)."""
+    """Group alerts into scored cases; returns (cases, case_alerts).
+
+    Args:
+        indicators: rule id -> catalogue indicator, so that variants of one indicator
+            (HT-STRUCT-01/-02) count once towards the number of indicators.
+    """
     empty = (
         pl.DataFrame(schema=CASE_SCHEMA),
         pl.DataFrame(schema={"case_id": pl.String, "alert_id": pl.String}),
@@ -61,6 +67,8 @@ def build_cases(
     )
     if subjects.is_empty():
         return empty
+    indicator = pl.col("rule_id").replace_strict(indicators or {}, default=pl.col("rule_id"))
+    subjects = subjects.with_columns(indicator.alias("_indicator"))
     ordered = subjects.sort("subject", "episode_start", "alert_id")
     prev_end = pl.col("episode_end").cum_max().shift(1).over("subject")
     grouped = ordered.with_columns(
@@ -75,7 +83,7 @@ def build_cases(
         pl.col("subject_type").first(),
         (pl.col("weight") * factor).sum().alias("_raw"),
         business.unique().sort().alias("_pillars"),
-        pl.col("rule_id").n_unique().alias("_indicators"),
+        pl.col("_indicator").n_unique().alias("_indicators"),
         pl.col("rule_id").unique().sort().alias("_rules"),
         (pl.col("specificity") == "high").sum().cast(pl.Int64).alias("high_specificity"),
         pl.len().cast(pl.Int64).alias("n_alerts"),

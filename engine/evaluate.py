@@ -82,8 +82,10 @@ def evaluate(
     used = set().union(*(c.columns for c in runnable)) if runnable else set()
     if any(c.stage > 1 for c in runnable):
         used |= have_txn  # graph patterns read whatever optional columns the input has
-    base = frame.select(sorted(used & have_txn))
     cust_cols = sorted((used & have_cust) - have_txn)
+    if cust_cols:
+        used = used | {"customer_id"}  # the join key, even when no rule reads it itself
+    base = frame.select(sorted(used & have_txn))
     if cust_cols and customers is not None:
         base = base.join(
             customers.lazy().select("customer_id", *cust_cols), on="customer_id", how="left"

@@ -20,6 +20,7 @@ import polars as pl
 from engine import __version__
 from engine.alerts import ALERT_SCHEMA, build_alerts
 from engine.cases import build_cases
+from engine.catalogue import indicator_of
 from engine.evaluate import CompiledRule, compile_rule, evaluate
 from engine.ingest import Ingested, load_customers, load_fx, read_transactions
 from engine.kinds import EvalContext
@@ -107,7 +108,8 @@ def run_scan(
         on_stage=stage,
     )
     stage("cases")
-    cases, case_alerts = build_cases(all_alerts)
+    indicators = {r.id: indicator_of(r) for r in pack.rules}
+    cases, case_alerts = build_cases(all_alerts, indicators=indicators)
     stage("store")
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     rejects = (

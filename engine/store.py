@@ -97,6 +97,11 @@ MIGRATIONS: tuple[str, ...] = (
         alert_recall DOUBLE
     );
     """,
+    # 4: evidence names the customer of each posting (alerts keyed on a beneficiary or a
+    # device concern the customers whose postings they cite)
+    """
+    ALTER TABLE alert_transactions ADD COLUMN customer_id VARCHAR;
+    """,
 )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from engine.alerts import build_alerts
-from engine.backtest import Backtest, measure
+from engine.backtest import Backtest, alert_subjects, measure
 from engine.catalogue import indicator_of
 from engine.errors import InputError
 from engine.evaluate import compile_rule, evaluate
@@ -49,10 +49,15 @@ def backtest_run(
             "SELECT ca.* FROM case_alerts ca JOIN cases c USING (case_id) WHERE c.last_run = ?",
             [run_id],
         )
+        evidence = store.query(
+            "SELECT t.alert_id, t.customer_id FROM alert_transactions t "
+            "JOIN alerts a USING (alert_id) WHERE a.last_run = ?",
+            [run_id],
+        )
         rule_ids = sorted(set(alerts["rule_id"].to_list()))
         pack = load_pack()
         rules = [r for r in pack.rules if r.id in rule_ids] or list(pack.rules)
-        result = measure(alerts, cases, case_alerts, truth, population, rules)
+        result = measure(alerts, cases, case_alerts, truth, population, rules, evidence)
         store.write_backtest(
             uuid.uuid4().hex[:12],
             run_id,
@@ -115,16 +120,13 @@ def sweep(
         evaluation = evaluate(txns, [compiled], customers=customers, context=context)
         if rule_id in evaluation.skipped:
             raise InputError(f"{rule_id}: skipped on this data: {evaluation.skipped[rule_id]}")
-        alerts, _ = build_alerts(
+        alerts, evidence = build_alerts(
             variant, evaluation.hits[rule_id], txns, entity_type=compiled.partition_key or "-"
         )
         figures = measure(
-            alerts, pl.DataFrame(), pl.DataFrame(), truth, population, [variant]
+            alerts, pl.DataFrame(), pl.DataFrame(), truth, population, [variant], evidence
         ).rules.row(0, named=True)
-        hits = (
-            set(alerts.with_columns(pl.coalesce("customer_id", "entity").alias("s"))["s"].to_list())
-            & expected
-        )
+        hits = set(alert_subjects(alerts, evidence)["subject"].to_list()) & expected
         if current_hits is None:
             current_hits = hits
             continue
