@@ -7,7 +7,7 @@ is pure: it turns the parsed logic into a function from the canonical frame (laz
 
 from __future__ import annotations
 
-from engine.kinds import graph, profile, row, sequence, velocity, window
+from engine.kinds import anomaly, graph, profile, row, sequence, velocity, window
 from engine.kinds.common import EvalContext, Kind, Plan
 
 __all__ = ["KINDS", "EvalContext", "Kind", "Plan"]
@@ -23,5 +23,6 @@ KINDS: dict[str, Kind] = {
         sequence.SEQUENCE,
         profile.PROFILE,
         graph.GRAPH,
+        anomaly.ANOMALY,
     )
 }
