@@ -164,6 +164,10 @@ from engine import cli_backtest  # noqa: E402
 
 cli_backtest.register(app)
 
+from engine import cli_model  # noqa: E402
+
+cli_model.register(app)
+
 from engine import cli_web  # noqa: E402
 
 cli_web.register(app)
