@@ -396,7 +396,9 @@ def trail(
     return graph, steps
 
 
-def node_details(store: Store, context: Context, node: str) -> dict[str, Any]:
+def node_details(
+    store: Store, context: Context, node: str, *, subject_accounts: set[str], role: str
+) -> dict[str, Any]:
     """What the side panel shows for a node: its flows in and out, alerts and customer."""
     flows = flows_touching(store, context, [node])
     inflow = sum((f.amount for f in flows if f.target == node), Decimal(0))
@@ -410,7 +412,9 @@ def node_details(store: Store, context: Context, node: str) -> dict[str, Any]:
         "ORDER BY a.rule_id, a.alert_id",
         [node, node],
     )
-    described = _describe_nodes(store, context, {node}, subject_accounts=set(), role="")[node]
+    described = _describe_nodes(
+        store, context, {node}, subject_accounts=subject_accounts, role=role
+    )[node]
     cases = store.query(
         "SELECT DISTINCT ca.case_id FROM case_alerts ca "
         "WHERE ca.alert_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY 1",

@@ -133,19 +133,30 @@ def _dispose(
         status=form.get("status", ""),
         assignee=form.get("assignee", "").strip(),
         notes=form.get("notes", ""),
-        changed_by=form.get("changed_by", "").strip() or getpass.getuser(),
+        changed_by=form.get("changed_by", "").strip() or _user(),
     )
     with app.writing():
         set_disposition(app.db, disposition)
     return _redirect(url(kind, subject_id, saved=1) + "#disposition")
 
 
-def _case_accounts(app: App, case_id: str) -> set[str]:
+def _user() -> str:
+    """Who runs the server: the default author of a disposition."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in a bare container
+        return ""
+
+
+def _case_subject(app: App, case_id: str) -> tuple[set[str], str]:
+    """The accounts of a case's subject and its role hint (none without a case)."""
     if not case_id:
-        return set()
+        return set(), ""
     with app.reading() as store:
+        case = queries.case_row(store, case_id)
         ids = [a["alert_id"] for a in queries.case_alerts(store, case_id)]
-        return set(queries.subject_accounts(store, ids))
+        role = (case or {}).get("subject_role") or ""
+        return set(queries.subject_accounts(store, ids)), role
 
 
 def _api(app: App, segments: list[str], query: dict[str, str]) -> Response:
@@ -164,10 +175,12 @@ def _api(app: App, segments: list[str], query: dict[str, str]) -> Response:
         return app.json(graph.cytoscape() | {"subject_accounts": own})
     if not node:
         return app.json({"error": "give ?id=<node>"}, 400)
-    accounts = _case_accounts(app, case_id)
+    accounts, role = _case_subject(app, case_id)
     with app.reading() as store:
         if segments == ["node"]:
-            return app.json(node_details(store, app.context, node))
+            return app.json(
+                node_details(store, app.context, node, subject_accounts=accounts, role=role)
+            )
         if segments == ["expand"]:
             return app.json(expand(store, app.context, node, subject_accounts=accounts).cytoscape())
         if segments == ["trail"]:

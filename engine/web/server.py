@@ -15,6 +15,7 @@ import secrets
 import socket
 import sys
 import threading
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -224,6 +225,17 @@ class _Handler(BaseHTTPRequestHandler):
                     "The alert store could not be read",
                     str(exc).splitlines()[0],
                     "Is it a moneytrail store written by this version?",
+                ),
+            )
+        except Exception:  # a bug: say so on the page, keep serving, log the traceback
+            traceback.print_exc(file=sys.stderr)
+            response = app.page(
+                500,
+                "Internal error",
+                error_page(
+                    "Something went wrong",
+                    "The workbench hit an internal error; the console of "
+                    "`moneytrail serve` shows the details.",
                 ),
             )
         self._send(response, head=method == "HEAD")

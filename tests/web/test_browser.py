@@ -87,6 +87,16 @@ def shot(page: Any, name: str, *, element: str = "") -> None:
         page.screenshot(path=path, full_page=True)
 
 
+def wait_for(page: Any, selector: str, timeout: int = 60_000) -> None:
+    """Wait for a selector; on timeout, say what the network view showed."""
+    try:
+        page.wait_for_selector(selector, state="attached", timeout=timeout)
+    except Exception as exc:
+        state = page.get_attribute("#cy", "data-state")
+        panel = page.locator("#node-details").inner_text()
+        raise AssertionError(f"{selector}: network state {state!r}; panel: {panel}") from exc
+
+
 def click_node(page: Any, node_id: str) -> None:
     """A real mouse click on a node where Cytoscape drew it."""
     page.locator("#cy").scroll_into_view_if_needed()
@@ -115,7 +125,7 @@ def test_investigator_works_the_top_case(
         top = page.locator("a.case-link").first
         subject = top.inner_text()
         top.click()
-        page.wait_for_selector("#cy[data-state=ready]", state="attached", timeout=30_000)
+        wait_for(page, "#cy[data-state=ready]")
         assert subject in page.locator("h1").inner_text()
         assert page.locator("article.alert").count() > 0
         assert page.locator("svg.timeline").count() == 1
@@ -129,17 +139,17 @@ def test_investigator_works_the_top_case(
             "window.moneytrailNetwork.nodes('[?subject]').map(n => n.id())[0]"
         )
         click_node(page, subject_node)
-        page.wait_for_selector("#node-details dl", state="attached", timeout=15_000)
+        wait_for(page, "#node-details dl")
         assert subject_node in page.locator("#node-details").inner_text()
         # one more hop
         page.click("#expand")
-        page.wait_for_selector(f'#cy[data-expanded="{subject_node}"]', state="attached")
+        wait_for(page, f'#cy[data-expanded="{subject_node}"]')
         assert int(page.get_attribute("#cy", "data-nodes")) > nodes
         shot(page, "03-expanded", element="#network")
         # the money trail forward in time
         click_node(page, subject_node)
         page.click("#trail-forward")
-        page.wait_for_selector("#cy[data-trail]", state="attached", timeout=30_000)
+        wait_for(page, "#cy[data-trail]")
         assert int(page.get_attribute("#cy", "data-trail")) > 0
         shot(page, "04-trail-forward", element="#network")
         # a disposition, kept across a reload
@@ -174,12 +184,12 @@ def test_planted_payloads_never_run_in_the_page_or_the_export(
         for path in ("/", "/?view=alerts", f"/alert/{alert_id}"):
             page.goto(base + path)
         page.goto(f"{base}/case/{case_id}")
-        page.wait_for_selector("#cy[data-state=ready]", state="attached", timeout=30_000)
+        wait_for(page, "#cy[data-state=ready]")
         for node_id in page.evaluate("window.moneytrailNetwork.nodes().map(n => n.id())"):
             click_node(page, node_id)
-            page.wait_for_selector("#node-details dl", state="attached")
+            wait_for(page, "#node-details dl")
         page.click("#expand")
-        page.wait_for_selector("#cy[data-expanded]", state="attached")
+        wait_for(page, "#cy[data-expanded]")
         shot(page, "06-planted-case")
         evidence = page.locator("table.evidence").inner_text()
         kyc = page.locator("#kyc").inner_text()

@@ -77,11 +77,21 @@
     }).join("&");
   }
 
-  function getJSON(path, params) {
-    return fetch(path + "?" + query(params), { credentials: "same-origin" }).then(function (r) {
+  function load(url) {
+    var abort = new AbortController();
+    var timer = setTimeout(function () { abort.abort(); }, 120000);
+    return fetch(url, { credentials: "same-origin", signal: abort.signal }).then(function (r) {
+      clearTimeout(timer);
       if (!r.ok) { throw new Error("the server answered " + r.status); }
       return r.json();
+    }, function (err) {
+      clearTimeout(timer);
+      throw err;
     });
+  }
+
+  function getJSON(path, params) {
+    return load(path + "?" + query(params));
   }
 
   function start() {
@@ -231,10 +241,7 @@
       cy.fit(undefined, 30);
     });
 
-    fetch(box.getAttribute("data-api"), { credentials: "same-origin" }).then(function (r) {
-      if (!r.ok) { throw new Error("the server answered " + r.status); }
-      return r.json();
-    }).then(function (payload) {
+    load(box.getAttribute("data-api")).then(function (payload) {
       merge(payload);
       layout();
       box.setAttribute("data-state", "ready");
