@@ -225,8 +225,14 @@ def _frame_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def run_rule_tests(rules: Sequence[Any], *, lists: Any) -> list[TestResult]:
-    """Run the inline tests of `rules` through ingest, evaluation and episode merging."""
+def run_rule_tests(
+    rules: Sequence[Any], *, lists: Any, pack: Sequence[Any] | None = None
+) -> list[TestResult]:
+    """Run the inline tests of `rules` through ingest, evaluation and episode merging.
+
+    Args:
+        pack: the rules whose stage-1 alerts a graph rule's tests may read (default `rules`).
+    """
     from engine.alerts import build_alerts
     from engine.evaluate import compile_rule, evaluate
     from engine.ingest import load_customers, read_transactions
@@ -241,13 +247,12 @@ def run_rule_tests(rules: Sequence[Any], *, lists: Any) -> list[TestResult]:
                 target = rule
                 test_lists = _with_test_lists(lists, test.lists)
                 if test.params or test.lists:
-                    pack = load_pack(
+                    target = load_pack(
                         Path(rule.path),
                         overrides={rule.id: test.params} if test.params else None,
                         lists=test_lists,
                         only={rule.id},
-                    )
-                    target = pack.rules[0]
+                    ).rules[0]
                 txn_path = Path(tmp) / f"{rule.id}-{n}.ndjson"
                 txn_path.write_text(
                     "\n".join(json.dumps(r) for r in _frame_rows(test.transactions)) + "\n"
@@ -285,7 +290,7 @@ def run_rule_tests(rules: Sequence[Any], *, lists: Any) -> list[TestResult]:
                 if compiled.stage > 1:
                     # graph rules may read earlier alerts: those of the pack on the same rows
                     context = _with_stage_one_alerts(
-                        context, ingested.transactions, customers, rules
+                        context, ingested.transactions, customers, pack or rules
                     )
                 evaluation = evaluate(
                     ingested.transactions, [compiled], customers=customers, context=context

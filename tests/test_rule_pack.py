@@ -17,7 +17,7 @@ PACK = load_pack()
 
 @pytest.mark.parametrize("rule", PACK.rules, ids=lambda r: r.id)
 def test_inline_cases_pass(rule: object) -> None:
-    results = run_rule_tests([rule], lists=PACK.lists)
+    results = run_rule_tests([rule], lists=PACK.lists, pack=PACK.rules)
     failures = [
         f"{r.location}: {r.name}: expected {r.expected}, got {r.got}"
         for r in results
