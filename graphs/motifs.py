@@ -47,6 +47,8 @@ class FanParams(Hygiene):
             share of counterparties may be regular, i.e. transact with the account at least
             `periodic_min_count` times in the frame. [default] §5 names the suppressor: 0.5.
         periodic_min_count: Transfers that make a relationship regular. [default] 3.
+        min_novel_cpty: Counterparties that are both new and not regular ("a one-off burst
+            to new receivers", §5 generator); 0 leaves it to the shares. [default] 0.
     """
 
     window: timedelta = timedelta(hours=72)
@@ -58,6 +60,7 @@ class FanParams(Hygiene):
     round_unit: float = 100.0
     max_periodic_share: float = 0.5
     periodic_min_count: int = 3
+    min_novel_cpty: int = 0
 
 
 def fan_in(txns: pl.DataFrame, /, *, params: FanParams, context: GraphContext) -> pl.DataFrame:
@@ -112,6 +115,13 @@ def _fan(txns: pl.DataFrame, /, *, params: FanParams, side: Literal["in", "out"]
             .filter(pl.col("pair_count") >= params.periodic_min_count)
             .n_unique()
             .alias("n_periodic"),
+            pl.col("cpty")
+            .filter(
+                (pl.col("pair_first") > end - params.novelty)
+                & (pl.col("pair_count") < params.periodic_min_count)
+            )
+            .n_unique()
+            .alias("n_novel_cpty"),
             (pl.col("amount").std(ddof=0) / pl.col("amount").mean()).alias("amount_cv"),
             pl.col("is_round").mean().alias("round_share"),
             pl.col("amount").sum().alias("total"),
@@ -127,6 +137,7 @@ def _fan(txns: pl.DataFrame, /, *, params: FanParams, side: Literal["in", "out"]
         .filter(
             (pl.col("new_cpty_share") >= params.min_new_share)
             & (pl.col("periodic_share") <= params.max_periodic_share)
+            & (pl.col("n_novel_cpty") >= params.min_novel_cpty)
             & (
                 (pl.col("amount_cv") <= params.max_amount_cv)
                 | (pl.col("round_share") >= params.min_round_share)
@@ -138,6 +149,7 @@ def _fan(txns: pl.DataFrame, /, *, params: FanParams, side: Literal["in", "out"]
         windows,
         measures=[
             f"n_{side}_cpty",
+            "n_novel_cpty",
             "new_cpty_share",
             "periodic_share",
             "amount_cv",

@@ -1,0 +1,336 @@
+"""Networks grown from alerted accounts along the money flow, scored, with member roles.
+
+Growth is a bounded breadth-first search over the aggregated, pruned edge table, done as
+Polars joins (both directions of flow count as adjacency). Each seed's neighbourhood is a
+candidate network; neighbourhoods that share an account are joined (connected components of
+the seed-member graph in NetworkX). Betweenness is computed per network on its own small
+graph.
+
+The three frames (`networks`, `members`, `edges`) follow `NETWORK_SCHEMA`, `MEMBER_SCHEMA`
+and `EDGE_SCHEMA`, so the store can create its tables from them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+import networkx as nx
+import polars as pl
+
+from graphs.build import TOTAL, Hygiene, edge_table, internal_accounts, pruned_transfers
+
+__all__ = [
+    "EDGE_SCHEMA",
+    "MEMBER_SCHEMA",
+    "NETWORK_SCHEMA",
+    "ROLES",
+    "Networks",
+    "grow_networks",
+    "network_id",
+]
+
+TS = pl.Datetime("us", "UTC")
+
+NETWORK_SCHEMA: dict[str, pl.DataType] = {
+    "network_id": pl.String(),
+    "n_members": pl.Int32(),
+    "n_internal": pl.Int32(),
+    "n_alerts": pl.Int32(),
+    "n_pillars": pl.Int32(),
+    "pillars": pl.List(pl.String()),
+    "total_flow": TOTAL,
+    "max_centrality": pl.Float64(),
+    "score": pl.Float64(),
+    "first_ts": TS,
+    "last_ts": TS,
+    "seeds": pl.List(pl.String()),
+}
+MEMBER_SCHEMA: dict[str, pl.DataType] = {
+    "network_id": pl.String(),
+    "account_id": pl.String(),
+    "role": pl.String(),
+    "is_seed": pl.Boolean(),
+    "is_internal": pl.Boolean(),
+    "hops": pl.Int32(),
+    "n_alerts": pl.Int32(),
+    "rule_ids": pl.List(pl.String()),
+    "in_flow": TOTAL,
+    "out_flow": TOTAL,
+    "n_in": pl.Int32(),
+    "n_out": pl.Int32(),
+    "centrality": pl.Float64(),
+}
+EDGE_SCHEMA: dict[str, pl.DataType] = {
+    "network_id": pl.String(),
+    "source": pl.String(),
+    "target": pl.String(),
+    "amount": TOTAL,
+    "count": pl.UInt32(),
+    "first_ts": TS,
+    "last_ts": TS,
+    "channels": pl.List(pl.String()),
+}
+
+ROLES = ("hub", "collector", "mule", "possible_victim", "external", "member")
+"""Member roles, in the order they are decided (the first that applies wins)."""
+
+VICTIM_RULES = ("HT-WAGE-02", "HT-P2P-01", "HT-CASH-01", "HT-SHARED-01", "HT-CREDIT-01")
+"""Alerts whose subject is usually the exploited person (typologies.md, subject hints)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Networks:
+    """Networks found in one run.
+
+    Attributes:
+        networks: One row per network (`NETWORK_SCHEMA`), highest score first.
+        members: One row per (network, account) (`MEMBER_SCHEMA`).
+        edges: Aggregated money flows inside each network (`EDGE_SCHEMA`).
+    """
+
+    networks: pl.DataFrame
+    members: pl.DataFrame
+    edges: pl.DataFrame
+
+
+def network_id(members: list[str] | tuple[str, ...], /) -> str:
+    """Stable id of a network: a hash of its sorted member account ids."""
+    digest = hashlib.sha256("\x1f".join(sorted(members)).encode()).hexdigest()
+    return f"net-{digest[:16]}"
+
+
+def _empty() -> Networks:
+    return Networks(
+        networks=pl.DataFrame(schema=NETWORK_SCHEMA),
+        members=pl.DataFrame(schema=MEMBER_SCHEMA),
+        edges=pl.DataFrame(schema=EDGE_SCHEMA),
+    )
+
+
+def grow_networks(
+    txns: pl.DataFrame,
+    alerts: pl.DataFrame,
+    /,
+    *,
+    hops: int = 2,
+    min_flow: float = 500.0,
+    window: timedelta = timedelta(days=90),
+    hygiene: Hygiene | None = None,
+) -> Networks:
+    """Grow networks around alerted accounts.
+
+    Args:
+        txns: Canonical postings.
+        alerts: Alerts of the run: at least `rule_id`, `entity` (an account or customer id)
+            and `pillar`; `window_start`/`window_end` when present bound the time considered.
+        hops: Largest distance (in flow edges, either direction) from a seed. [default] 2.
+        min_flow: Edges carrying less in total are not followed. [default] 500.
+        window: Flows this long before the first alert window and after the last are kept.
+            [default] 90 d.
+        hygiene: Edge hygiene (types, minimum amount, hub suppression); §5 defaults if None.
+
+    Returns:
+        The networks, their members with roles, and their internal edges.
+    """
+    if alerts.is_empty() or txns.is_empty():
+        return _empty()
+    flagged = _alerted_accounts(txns, alerts)
+    if flagged.is_empty():
+        return _empty()
+    flows = pruned_transfers(txns, hygiene=hygiene or Hygiene())
+    if {"window_start", "window_end"} <= set(alerts.columns):
+        lo, hi = alerts.select(pl.col("window_start").min(), pl.col("window_end").max()).row(0)
+        if lo is not None and hi is not None:
+            flows = flows.filter(
+                (pl.col("ts_utc") > lo - window) & (pl.col("ts_utc") <= hi + window)
+            )
+    edges = (
+        edge_table(flows).filter(pl.col("amount") >= pl.lit(str(min_flow)).cast(TOTAL)).collect()
+    )
+    seeds = flagged.select("account_id").unique()
+    reach = _reach(edges, seeds, hops=hops)
+    if reach.is_empty():
+        return _empty()
+    groups = _join_overlapping(reach)
+    internal = internal_accounts(txns).collect().get_column("node")
+    nets, members, net_edges = [], [], []
+    for members_of in groups:
+        net_id = network_id(sorted(members_of))
+        inside = edges.filter(
+            pl.col("source").is_in(members_of) & pl.col("target").is_in(members_of)
+        )
+        member_frame = _members(net_id, members_of, inside, reach, flagged, internal)
+        members.append(member_frame)
+        net_edges.append(inside.with_columns(pl.lit(net_id).alias("network_id")))
+        nets.append(_summary(net_id, member_frame, inside, flagged))
+    return Networks(
+        networks=pl.concat(nets)
+        .select(list(NETWORK_SCHEMA))
+        .cast(NETWORK_SCHEMA)  # type: ignore[arg-type]
+        .sort("score", "network_id", descending=[True, False]),
+        members=pl.concat(members).select(list(MEMBER_SCHEMA)).cast(MEMBER_SCHEMA),  # type: ignore[arg-type]
+        edges=pl.concat(net_edges).select(list(EDGE_SCHEMA)).cast(EDGE_SCHEMA),  # type: ignore[arg-type]
+    )
+
+
+def _alerted_accounts(txns: pl.DataFrame, alerts: pl.DataFrame) -> pl.DataFrame:
+    """account_id, rule_id, pillar for every alert, mapping customer entities to accounts."""
+    holders = (
+        txns.select("account_id", "customer_id").unique()
+        if "customer_id" in txns.columns
+        else txns.select("account_id", pl.lit(None, pl.String).alias("customer_id")).unique()
+    )
+    pillar = pl.col("pillar") if "pillar" in alerts.columns else pl.lit(None, pl.String)
+    slim = alerts.select(pl.col("entity").cast(pl.String), "rule_id", pillar.alias("pillar"))
+    by_customer = slim.join(holders, left_on="entity", right_on="customer_id").select(
+        "account_id", "rule_id", "pillar"
+    )
+    # An entity that is not a customer is taken as an account: ours, or an external
+    # counterparty such as a shared beneficiary (it seeds only if it carries flow).
+    return pl.concat([by_customer, slim.rename({"entity": "account_id"})]).unique()
+
+
+def _reach(edges: pl.DataFrame, seeds: pl.DataFrame, *, hops: int) -> pl.DataFrame:
+    """(seed, account_id, hops) for every account within `hops` of a seed, in Polars."""
+    adjacency = pl.concat(
+        [
+            edges.select(pl.col("source").alias("a"), pl.col("target").alias("b")),
+            edges.select(pl.col("target").alias("a"), pl.col("source").alias("b")),
+        ]
+    ).unique()
+    present = pl.concat([adjacency.get_column("a"), adjacency.get_column("b")]).unique()
+    start = seeds.filter(pl.col("account_id").is_in(present.implode())).select(
+        pl.col("account_id").alias("seed"), pl.col("account_id"), pl.lit(0, pl.Int32).alias("hops")
+    )
+    found, frontier = start, start
+    for depth in range(1, hops + 1):
+        frontier = (
+            frontier.join(adjacency, left_on="account_id", right_on="a")
+            .select("seed", pl.col("b").alias("account_id"), pl.lit(depth, pl.Int32).alias("hops"))
+            .unique()
+            .join(found, on=["seed", "account_id"], how="anti")
+        )
+        if frontier.is_empty():
+            break
+        found = pl.concat([found, frontier])
+    return found
+
+
+def _join_overlapping(reach: pl.DataFrame) -> list[list[str]]:
+    """Seed neighbourhoods that share an account become one network."""
+    graph: nx.Graph[tuple[str, str]] = nx.Graph()
+    for seed, account in reach.select("seed", "account_id").iter_rows():
+        graph.add_edge(("seed", seed), ("account", account))
+    groups = [
+        sorted({name for kind, name in component if kind == "account"})
+        for component in nx.connected_components(graph)
+    ]
+    return sorted(groups)
+
+
+def _members(
+    net_id: str,
+    accounts: list[str],
+    inside: pl.DataFrame,
+    reach: pl.DataFrame,
+    flagged: pl.DataFrame,
+    internal: pl.Series,
+) -> pl.DataFrame:
+    graph: nx.DiGraph[str] = nx.DiGraph()
+    graph.add_nodes_from(accounts)
+    graph.add_edges_from(inside.select("source", "target").iter_rows())
+    centrality = (
+        nx.betweenness_centrality(graph) if len(accounts) > 2 else dict.fromkeys(accounts, 0.0)
+    )
+    base = pl.DataFrame(
+        {"account_id": accounts, "centrality": [float(centrality[a]) for a in accounts]},
+        schema={"account_id": pl.String, "centrality": pl.Float64},
+    )
+    flows_in = inside.group_by(pl.col("target").alias("account_id")).agg(
+        pl.col("amount").sum().alias("in_flow"), pl.len().cast(pl.Int32).alias("n_in")
+    )
+    flows_out = inside.group_by(pl.col("source").alias("account_id")).agg(
+        pl.col("amount").sum().alias("out_flow"), pl.len().cast(pl.Int32).alias("n_out")
+    )
+    rules = flagged.group_by("account_id").agg(pl.col("rule_id").unique().sort().alias("rule_ids"))
+    hops = reach.group_by("account_id").agg(pl.col("hops").min())
+    zero = pl.lit("0").cast(TOTAL)
+    frame = (
+        base.join(flows_in, on="account_id", how="left")
+        .join(flows_out, on="account_id", how="left")
+        .join(rules, on="account_id", how="left")
+        .join(hops, on="account_id", how="left")
+        .with_columns(
+            pl.lit(net_id).alias("network_id"),
+            pl.col("in_flow").fill_null(zero),
+            pl.col("out_flow").fill_null(zero),
+            pl.col("n_in").fill_null(0),
+            pl.col("n_out").fill_null(0),
+            pl.col("rule_ids").fill_null([]),
+            (pl.col("hops") == 0).fill_null(False).alias("is_seed"),
+            pl.col("account_id").is_in(internal.implode()).alias("is_internal"),
+        )
+        .with_columns(pl.col("rule_ids").list.len().cast(pl.Int32).alias("n_alerts"))
+    )
+    return frame.with_columns(_role().alias("role"))
+
+
+def _role() -> pl.Expr:
+    """Role of a member from its flows, centrality and alerts (first match in `ROLES`)."""
+    inflow = pl.col("in_flow").cast(pl.Float64)
+    outflow = pl.col("out_flow").cast(pl.Float64)
+    top = pl.col("centrality") == pl.col("centrality").max()
+    passes = (inflow > 0) & (outflow >= 0.8 * inflow) & (outflow <= 1.05 * inflow)
+    victim = pl.col("rule_ids").list.set_intersection(pl.lit(list(VICTIM_RULES))).list.len() > 0
+    return (
+        pl.when(~pl.col("is_internal"))
+        .then(pl.lit("external"))
+        .when((pl.col("n_in") >= 3) & (pl.col("n_out") >= 1) & top & (pl.col("centrality") > 0))
+        .then(pl.lit("hub"))
+        .when((pl.col("n_in") >= 3) & (outflow < 0.5 * inflow))
+        .then(pl.lit("collector"))
+        .when(victim & (pl.col("n_out") >= 1))
+        .then(pl.lit("possible_victim"))
+        .when(passes & (pl.col("n_in") <= 3) & (pl.col("n_out") <= 3))
+        .then(pl.lit("mule"))
+        .otherwise(pl.lit("member"))
+    )
+
+
+def _summary(
+    net_id: str,
+    members: pl.DataFrame,
+    inside: pl.DataFrame,
+    flagged: pl.DataFrame,
+) -> pl.DataFrame:
+    accounts = members.get_column("account_id").implode()
+    mine = flagged.filter(pl.col("account_id").is_in(accounts))
+    pillars = sorted(p for p in mine.get_column("pillar").drop_nulls().unique().to_list() if p)
+    n_alerts = mine.select("account_id", "rule_id").unique().height
+    total = inside.get_column("amount").sum() if inside.height else 0
+    max_centrality = float(members.get_column("centrality").fill_null(0.0).max() or 0.0)  # type: ignore[arg-type]
+    # Score: alerts inside, pillars spanned (weighted most: the case-escalation rule of
+    # typologies.md §0.3 counts pillars), money moved (log scale) and how central the hub is.
+    score = n_alerts + 3.0 * len(pillars) + math.log10(1.0 + float(total)) + 2.0 * max_centrality
+    first = inside.get_column("first_ts").min() if inside.height else None
+    last = inside.get_column("last_ts").max() if inside.height else None
+    return pl.DataFrame(
+        {
+            "network_id": [net_id],
+            "n_members": [members.height],
+            "n_internal": [int(members.get_column("is_internal").sum())],
+            "n_alerts": [n_alerts],
+            "n_pillars": [len(pillars)],
+            "pillars": [pillars],
+            "total_flow": [total],
+            "max_centrality": [max_centrality],
+            "score": [round(score, 6)],
+            "first_ts": [first],
+            "last_ts": [last],
+            "seeds": [sorted(members.filter(pl.col("is_seed")).get_column("account_id").to_list())],
+        },
+        schema_overrides={"total_flow": TOTAL, "first_ts": TS, "last_ts": TS},
+    )
