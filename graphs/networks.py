@@ -51,6 +51,7 @@ NETWORK_SCHEMA: dict[str, pl.DataType] = {
 MEMBER_SCHEMA: dict[str, pl.DataType] = {
     "network_id": pl.String(),
     "account_id": pl.String(),
+    "name": pl.String(),
     "role": pl.String(),
     "is_seed": pl.Boolean(),
     "is_internal": pl.Boolean(),
@@ -156,13 +157,16 @@ def grow_networks(
         return _empty()
     groups = _join_overlapping(reach)
     internal = internal_accounts(txns).collect().get_column("node")
+    names = _names(txns)
     nets, members, net_edges = [], [], []
     for members_of in groups:
         net_id = network_id(sorted(members_of))
         inside = edges.filter(
             pl.col("source").is_in(members_of) & pl.col("target").is_in(members_of)
         )
-        member_frame = _members(net_id, members_of, inside, reach, flagged, internal)
+        member_frame = _members(net_id, members_of, inside, reach, flagged, internal).join(
+            names, on="account_id", how="left"
+        )
         members.append(member_frame)
         net_edges.append(inside.with_columns(pl.lit(net_id).alias("network_id")))
         nets.append(_summary(net_id, member_frame, inside, flagged))
@@ -191,6 +195,17 @@ def _alerted_accounts(txns: pl.DataFrame, alerts: pl.DataFrame) -> pl.DataFrame:
     # An entity that is not a customer is taken as an account: ours, or an external
     # counterparty such as a shared beneficiary (it seeds only if it carries flow).
     return pl.concat([by_customer, slim.rename({"entity": "account_id"})]).unique()
+
+
+def _names(txns: pl.DataFrame) -> pl.DataFrame:
+    """The name each counterparty account is most often given in the postings (untrusted)."""
+    if not {"counterparty_account_id", "counterparty_name"} <= set(txns.columns):
+        return pl.DataFrame(schema={"account_id": pl.String, "name": pl.String})
+    return (
+        txns.filter(pl.col("counterparty_name").is_not_null())
+        .group_by(pl.col("counterparty_account_id").alias("account_id"))
+        .agg(pl.col("counterparty_name").mode().sort().first().alias("name"))
+    )
 
 
 def _reach(edges: pl.DataFrame, seeds: pl.DataFrame, *, hops: int) -> pl.DataFrame:
