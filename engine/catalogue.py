@@ -76,6 +76,8 @@ def _threshold_problem(name: str, value: Any) -> str | None:
         return (
             None if 0 <= value <= 1 else f"param {name}={value} is a share and must lie in [0, 1]"
         )
+    if "ratio" in lowered or "factor" in lowered:
+        return None if value >= 0 else f"param {name}={value} is a ratio and must not be negative"
     if lowered.startswith(("min_", "n_")) and value < 1:
         return f"param {name}={value} is a count and must be at least 1"
     if value < 0:

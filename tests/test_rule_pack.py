@@ -67,6 +67,7 @@ def test_coverage_lists_every_indicator_once() -> None:
         ("window", "0m", True),
         ("window", "900d", True),
         ("span", "48h", False),
+        ("min_hop_ratio", 0.7, False),
     ],
 )
 def test_lint_threshold_ranges(name: str, value: object, flagged: bool) -> None:
