@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from engine.errors import InputError
+
 __all__ = ["register"]
 
 out = Console()
@@ -49,7 +51,12 @@ def serve(
             context = load_context(
                 tuple(transactions or ()), mapping=mapping, customers=customers, fx=fx
             )
-    server = make_server(db, host=host, port=port, context=context)
+    try:
+        server = make_server(db, host=host, port=port, context=context)
+    except OSError as exc:
+        raise InputError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} (try --port)"
+        ) from exc
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(f"warning: listening on {host}: anyone who can reach it can read the cases")
     if not db.is_file():

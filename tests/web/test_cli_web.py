@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -26,8 +28,6 @@ def test_serve_prints_its_loopback_address_and_answers(planted: Planted) -> None
             line = proc.stdout.readline()
             found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
             assert found, line
-            import http.client
-
             con = http.client.HTTPConnection("127.0.0.1", int(found.group(1)), timeout=30)
             con.request("GET", "/")
             answer = con.getresponse()
@@ -69,4 +69,20 @@ def test_rules_stats_on_a_missing_store_is_one_line(tmp_path: Path) -> None:
         text=True,
     )
     assert done.returncode == 2 and "no such alert store" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_serve_on_a_taken_port_is_one_line(planted: Planted) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "engine.cli", "serve", "--db", str(planted.db), "--port",
+             str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 2 and "cannot listen on 127.0.0.1" in done.stderr
     assert "Traceback" not in done.stderr

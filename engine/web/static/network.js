@@ -183,6 +183,12 @@
       }).catch(fail);
     }
 
+    function label(id) {
+      var node = cy.getElementById(id);
+      return node.length && node.data("kind") !== "account" ?
+        node.data("label") + (node.data("of") ? " (" + node.data("of") + ")" : "") : id;
+    }
+
     function clearTrail() {
       cy.elements().removeClass("faded trail");
     }
@@ -222,7 +228,7 @@
           var list = document.createElement("ol");
           payload.steps.forEach(function (s) {
             list.appendChild(text("li", "hop " + s.hop + ": " + s.ts.slice(0, 16).replace("T", " ") +
-              "  " + s.source + " \u2192 " + s.target + "  " + s.amount +
+              "  " + label(s.source) + " \u2192 " + label(s.target) + "  " + s.amount +
               (s.n > 1 ? " in " + s.n + " transfers" : "")));
           });
           show([text("h3", "Money trail " + direction + " from " + node.data("label")),
