@@ -30,6 +30,8 @@ from engine.web.timeline import timeline_svg
 
 __all__ = ["alert_page", "case_page", "error_page", "layout", "queue_page"]
 
+EVIDENCE_ROWS = 2000
+"""At most this many evidence rows on the page (the CSV export and the report have all)."""
 CYTOSCAPE_MARKER = "__________cytoscape_stylesheet"
 """Cytoscape.js injects an inline <style> unless an element with this id exists; the CSP
 would block that, so the case page links the same rule from /static under this id."""
@@ -402,7 +404,16 @@ def case_page(cf: CaseFile, *, token: str, sort: str, desc: bool, saved: bool) -
         el(
             "section",
             el("h2", f"Evidence transactions ({cf.evidence.height})"),
-            evidence_table(cf.evidence, sort=sort, desc=desc, sort_link=sort_link),
+            evidence_table(
+                cf.evidence.head(EVIDENCE_ROWS), sort=sort, desc=desc, sort_link=sort_link
+            ),
+            el(
+                "p",
+                f"Showing {EVIDENCE_ROWS:,} of {cf.evidence.height:,}; the evidence CSV has all.",
+                class_="muted",
+            )
+            if cf.evidence.height > EVIDENCE_ROWS
+            else "",
             id="evidence",
         ),
         el("section", el("h2", "KYC facts"), kyc_section(cf.kyc, cf.kyc_note), id="kyc"),
