@@ -140,11 +140,22 @@ def hub(txns: pl.DataFrame, /, *, params: HubParams, context: GraphContext) -> p
             pl.col("txn_id")
             .filter((pl.col("direction") == "out") & pl.col("is_cash"))
             .alias("cash_ids"),
-            pl.col("cpty").filter(pl.col("direction") == "out").unique().alias("paid"),
         )
+    )
+    # Reciprocity looks a window ahead too: a ROSCA pays its members in turn, later.
+    paid = (
+        anchors.join(postings.filter(pl.col("direction") == "out"), on="hub")
+        .filter(
+            (pl.col("ts_utc") > pl.col("end") - params.window)
+            & (pl.col("ts_utc") <= pl.col("end") + params.window)
+        )
+        .group_by("hub", "end")
+        .agg(pl.col("cpty").drop_nulls().unique().alias("paid"))
     )
     found = (
         from_feeders.join(flows, on=["hub", "end"])
+        .join(paid, on=["hub", "end"], how="left")
+        .with_columns(pl.col("paid").fill_null([]))
         .with_columns(
             pl.col("feeders").list.len().alias("n_feeders"),
             (pl.col("feeder_in") / pl.col("total_in")).alias("feeder_share"),
@@ -233,8 +244,8 @@ def wage_pool(
     needed = {"txn_type", "customer_id"}
     if not needed <= set(txns.columns):
         return empty_hits()
-    ref_col = "ultimate_party_name" if "ultimate_party_name" in txns.columns else "reference_text"
-    if ref_col not in txns.columns:
+    names = [c for c in ("ultimate_party_name", "reference_text") if c in txns.columns]
+    if not names:
         return empty_hits()
     originator = pl.coalesce(
         *[pl.col(c) for c in ("counterparty_account_id", "counterparty_name") if c in txns.columns],
@@ -247,7 +258,7 @@ def wage_pool(
         "txn_id",
         "ts_utc",
         originator.alias("originator"),
-        _tokens(pl.col(ref_col), params.payroll_words).alias("ref"),
+        _tokens(pl.coalesce(*names), params.payroll_words).alias("ref"),
     )
     customers = context.customers
     if customers is not None and "full_name" in customers.columns:
