@@ -214,8 +214,8 @@ def _parser() -> argparse.ArgumentParser:
     add(
         "--resume",
         action="store_true",
-        help="keep the measurements of the results JSON that succeeded (same code) and run only "
-        "the missing or failed ones, e.g. after a measurement was killed",
+        help="keep the measurements of the results JSON (same code) and run only the missing and "
+        "failed ones, e.g. after a measurement was killed",
     )
     add(
         "--render",
@@ -314,8 +314,8 @@ def main(argv: list[str] | None = None) -> int:
         if before["machine"].get("commit") == facts["commit"]:
             facts = before["machine"] | {"resumed": facts["date"]}
             for r in before["results"]:
-                if r.get("seconds") is not None:
-                    args.earlier[(r["name"], r["size"])] = Measured(**r)
+                if r.get("seconds") is not None or not r["note"].startswith("failed"):
+                    args.earlier[(r["name"], r["size"])] = Measured(**r)  # incl. stopped at cap
     print(f"{facts['cpu']} x {facts['cores']}, {facts['ram_gb']} GB RAM; load {facts['load']}")
     banks: dict[str, Bank] = {}
     results: list[Measured] = []
