@@ -93,7 +93,7 @@ def test_fan_novel_count_ignores_regular_counterparties() -> None:
         min_novel_cpty=4,
     )  # fmt: skip
     assert run_pattern("fan_in", postings(regular + new), params=params).is_empty()
-    more = new + [("new9", "sink", 500, at(hours=5))]
+    more = [*new, ("new9", "sink", 500, at(hours=5))]
     assert entities(run_pattern("fan_in", postings(regular + more), params=params)) == {"sink"}
 
 
