@@ -157,7 +157,11 @@ def amlsim_alerts(run: Path) -> pl.DataFrame:
         .with_columns(pl.col("tran_timestamp").str.to_datetime(time_zone="UTC", time_unit="us"))
         .group_by("alert_id", "alert_type")
         .agg(
-            pl.concat_list("orig_acct", "bene_acct").list.explode(keep_nulls=False, empty_as_null=False).unique().sort().alias("accounts"),
+            pl.concat_list("orig_acct", "bene_acct")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .unique()
+            .sort()
+            .alias("accounts"),
             pl.col("tran_timestamp").min().alias("first_ts"),
             pl.col("tran_timestamp").max().alias("last_ts"),
             (pl.col("tran_id").cast(pl.String) + "-out").alias("txn_ids"),
@@ -174,8 +178,13 @@ def score(hits: pl.DataFrame, alerts: pl.DataFrame, alert_type: str) -> dict[str
     an alert of that type in that sense.
     """
     typed = alerts.filter(pl.col("alert_type") == alert_type).explode("accounts")
-    pairs = hits.with_row_index("hit").join(typed, left_on="entity", right_on="accounts").filter(
-        (pl.col("window_start") < pl.col("last_ts")) & (pl.col("window_end") >= pl.col("first_ts"))
+    pairs = (
+        hits.with_row_index("hit")
+        .join(typed, left_on="entity", right_on="accounts")
+        .filter(
+            (pl.col("window_start") < pl.col("last_ts"))
+            & (pl.col("window_end") >= pl.col("first_ts"))
+        )
     )
     n_alerts = typed.get_column("alert_id").n_unique()
     found = pairs.get_column("alert_id").n_unique()
