@@ -1,0 +1,71 @@
+"""The Polars cycle search agrees with the obvious one: nx.simple_cycles + every transfer choice."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import networkx as nx
+from graphs_testkit import at, postings
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from graphs.build import pruned_transfers
+from graphs.cycles import CycleParams, _search
+
+NODES = ["a", "b", "c", "d", "e"]
+
+transfer = st.tuples(
+    st.sampled_from(NODES),
+    st.sampled_from(NODES),
+    st.integers(min_value=100, max_value=400).map(lambda x: x * 2.5),
+    st.integers(min_value=0, max_value=120),
+).filter(lambda t: t[0] != t[1])
+
+
+def reference(txns, params: CycleParams) -> set[frozenset[str]]:
+    edges = pruned_transfers(txns, hygiene=params).collect()
+    legs: dict[tuple[str, str], list[tuple]] = {}
+    for row in edges.iter_rows(named=True):
+        legs.setdefault((row["source"], row["target"]), []).append(row)
+    graph = nx.DiGraph(list(legs))
+    delay = params.max_hop_delay or params.span
+    found = set()
+    for nodes in nx.simple_cycles(graph, length_bound=params.max_length):
+        if len(nodes) < params.min_length:
+            continue
+        n = len(nodes)
+        for rotation in range(n):
+            order = nodes[rotation:] + nodes[:rotation]
+            choices = [legs[(order[i], order[(i + 1) % n])] for i in range(n)]
+            for combo in itertools.product(*choices):
+                ts = [h["ts_utc"] for h in combo]
+                amounts = [float(h["amount"]) for h in combo]
+                ok = ts[-1] - ts[0] < params.span and all(
+                    timedelta(0) < ts[i + 1] - ts[i] <= delay
+                    and params.min_hop_ratio <= amounts[i + 1] / amounts[i] <= params.max_hop_ratio
+                    for i in range(n - 1)
+                )
+                if ok:
+                    found.add(frozenset(h["txn_id"] for h in combo))
+    return found
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(transfer, min_size=2, max_size=12), st.sampled_from([None, 24, 48]))
+@example([("a", "b", 1000.0, 0), ("b", "c", 900.0, 10), ("c", "a", 800.0, 20)], None)
+@example([("a", "b", 500.0, 0), ("b", "a", 490.0, 30), ("b", "a", 480.0, 40)], 24)
+def test_search_matches_reference(items: list[tuple], delay_h: int | None) -> None:
+    txns = postings([(s, t, a, at(hours=h)) for s, t, a, h in items])
+    params = CycleParams(
+        span=timedelta(hours=72),
+        max_hop_delay=None if delay_h is None else timedelta(hours=delay_h),
+        max_length=4,
+    )
+    fast = {
+        frozenset(h.txn_id for h in hops)
+        for _, hops in _search(pruned_transfers(txns, hygiene=params).collect(), params=params)
+    }
+    assert fast == reference(txns, params)
+    if items[:1] == [("a", "b", 1000.0, 0)]:
+        assert len(fast) == 1
