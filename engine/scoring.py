@@ -72,6 +72,7 @@ class AnomalyRule:
     policy: Policy
     seed: int
     model: str  # "none", "fit", or a saved model folder
+    rule_id: str = "anomaly"  # for messages
 
     @property
     def spec_digest(self) -> str:
@@ -136,8 +137,8 @@ def _fit(logic: AnomalyRule, rows: pl.DataFrame, rule_id: str) -> FittedModel:
     if rows.height < MIN_PEERS:
         who = logic.segment.label if logic.segment else "accounts"
         raise InputError(
-            f"{rule_id}: {rows.height} {who} in the window; "
-            f"a model needs at least {MIN_PEERS} to learn from"
+            f"{rule_id}: {rows.height} {who} in the window; a model needs at least "
+            f"{MIN_PEERS} to learn from (skip it with --param {rule_id}.model=none)"
         )
     return fit_model(
         _matrix(logic, rows),
@@ -220,7 +221,7 @@ def score_rule(
     *,
     model: FittedModel | None = None,
     end: datetime | None = None,
-    rule_id: str = "anomaly",
+    rule_id: str | None = None,
     features: pl.DataFrame | None = None,
 ) -> Scored:
     """Score every account of the segment in `frame`; fit on it when no model is given.
@@ -234,7 +235,7 @@ def score_rule(
     if features is None:
         features = compute_features(frame, logic.feature_set, end=end)
     rows = _segment_rows(logic, features)
-    model = model or _fit(logic, rows, rule_id)
+    model = model or _fit(logic, rows, rule_id or logic.rule_id)
     scores = model.score(_matrix(logic, rows)) if rows.height else np.zeros(0)
     scored = (
         rows.with_columns(

@@ -84,12 +84,9 @@ def _number(ctx: ParseContext, keys: KeyPath, raw: Any, *, whole: bool = False) 
     return value
 
 
-def _key_error(ctx: ParseContext, keys: KeyPath, problem: str, suggestion: str) -> None:
-    """A problem with a key itself, located at the key (the diagnostic's default for those)."""
-    ctx.errors.append(ctx.doc.diagnostic(keys, ctx.rule_id, problem, suggestion))
-
-
-def _detector(ctx: ParseContext, keys: KeyPath, raw: Any, *, nested: bool = False) -> Any:
+def _detector(
+    ctx: ParseContext, keys: KeyPath, raw: Any, *, nested: bool = False
+) -> DetectorConfig | None:
     if isinstance(raw, str):
         raw = {"name": raw}
     if not isinstance(raw, dict) or "name" not in raw:
@@ -113,8 +110,7 @@ def _detector(ctx: ParseContext, keys: KeyPath, raw: Any, *, nested: bool = Fals
             continue
         if key not in info.params:
             known = ", ".join(info.params) or "none"
-            _key_error(
-                ctx,
+            ctx.error(
                 (*keys, key),
                 f"unknown key '{key}': detector {name} has no such parameter",
                 suggest(str(key), info.params) or f"parameters: {known}",
@@ -131,10 +127,10 @@ def _detector(ctx: ParseContext, keys: KeyPath, raw: Any, *, nested: bool = Fals
     return DetectorConfig(name, params)
 
 
-def _ensemble(ctx: ParseContext, keys: KeyPath, raw: dict[str, Any]) -> Any:
+def _ensemble(ctx: ParseContext, keys: KeyPath, raw: dict[str, Any]) -> DetectorConfig | None:
     for key in raw:
         if key not in _DETECTOR_KEYS:
-            _key_error(ctx, (*keys, key), f"unknown key '{key}'", suggest(str(key), _DETECTOR_KEYS))
+            ctx.error((*keys, key), f"unknown key '{key}'", suggest(str(key), _DETECTOR_KEYS))
     members_raw = raw.get("members")
     if not isinstance(members_raw, list) or len(members_raw) < 2:
         ctx.error((*keys, "members"), "an ensemble needs a list of at least two detectors")
@@ -151,9 +147,10 @@ def _ensemble(ctx: ParseContext, keys: KeyPath, raw: dict[str, Any]) -> Any:
             suggest(combine, COMBINE) or "one of: " + ", ".join(COMBINE),
         )
         return None
-    if any(m is None for m in members):
+    parsed = tuple(m for m in members if m is not None)
+    if len(parsed) < len(members):
         return None
-    return DetectorConfig(ENSEMBLE, {}, tuple(members), combine)
+    return DetectorConfig(ENSEMBLE, {}, parsed, combine)
 
 
 def _policy(ctx: ParseContext, raw: Any) -> Policy | None:
@@ -162,7 +159,7 @@ def _policy(ctx: ParseContext, raw: Any) -> Policy | None:
         return None
     for key in raw:
         if key not in _ALERT_KEYS:
-            _key_error(ctx, ("alert", key), f"unknown key '{key}'", suggest(str(key), _ALERT_KEYS))
+            ctx.error(("alert", key), f"unknown key '{key}'", suggest(str(key), _ALERT_KEYS))
     given = [k for k in _POLICIES if k in raw]
     if len(given) != 1:
         ctx.error(
@@ -284,7 +281,7 @@ def _parse(ctx: ParseContext, data: Any) -> AnomalyRule | None:
         ctx.columns.add(NEEDS_MODEL)
     if not ok or detector is None or policy is None or seed is None or scaling not in SCALINGS:
         return None
-    logic = AnomalyRule(fs, segment, detector, scaling, policy, int(seed), model)
+    logic = AnomalyRule(fs, segment, detector, scaling, policy, int(seed), model, ctx.rule_id)
     if model not in ("none", "fit"):
         _check_saved(ctx, logic)
     return logic
