@@ -218,6 +218,12 @@ def _parser() -> argparse.ArgumentParser:
         "failed ones, e.g. after a measurement was killed",
     )
     add(
+        "--retry",
+        action="append",
+        metavar="SIZE=NAMES",
+        help="with --resume, run these again too (e.g. ones stopped at a lower --mem-cap-gb)",
+    )
+    add(
         "--render",
         type=Path,
         metavar="JSON",
@@ -295,6 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     names = _names(parser, args.only) if args.only else list(MEASUREMENTS)
+    retry = {}
+    for item in args.retry or []:
+        size, _, which = item.partition("=")
+        retry[format_size(parse_size(size))] = _names(parser, which)
     partial = args.quick or bool(args.only)
     out = args.out or (args.data / "RESULTS.partial.md" if partial else HERE / "RESULTS.md")
     args.data.mkdir(parents=True, exist_ok=True)
@@ -314,7 +324,10 @@ def main(argv: list[str] | None = None) -> int:
         if before["machine"].get("commit") == facts["commit"]:
             facts = before["machine"] | {"resumed": facts["date"]}
             for r in before["results"]:
-                if r.get("seconds") is not None or not r["note"].startswith("failed"):
+                again = r["name"] in retry.get(r["size"], [])
+                if not again and (
+                    r.get("seconds") is not None or not r["note"].startswith("failed")
+                ):
                     args.earlier[(r["name"], r["size"])] = Measured(**r)  # incl. stopped at cap
     print(f"{facts['cpu']} x {facts['cores']}, {facts['ram_gb']} GB RAM; load {facts['load']}")
     banks: dict[str, Bank] = {}
