@@ -16,7 +16,7 @@ from typing import Literal
 import networkx as nx
 import polars as pl
 
-from graphs.build import Hygiene, pruned_transfers
+from graphs.build import Hygiene, pruned_transfers, time_join
 from graphs.hits import GraphContext, empty_hits, finish_hits, to_float
 
 __all__ = [
@@ -219,7 +219,7 @@ def gather_scatter(
     outs = outs.join(hubs, on="hub", how="semi")
     anchors = outs.select("hub", pl.col("ts_utc").alias("end")).unique()
     gathered = (
-        anchors.join(ins, on="hub")
+        time_join(anchors, ins, on="hub", left_ts="end", right_ts="ts_utc", reach=params.window)
         .filter(
             (pl.col("ts_utc") > pl.col("end") - params.window) & (pl.col("ts_utc") <= pl.col("end"))
         )
@@ -234,7 +234,7 @@ def gather_scatter(
         .filter(pl.col("in_set").list.len() >= params.min_in_cpty)
     )
     scattered = (
-        gathered.join(outs, on="hub")
+        time_join(gathered, outs, on="hub", left_ts="end", right_ts="ts_utc", reach=params.window)
         .filter(
             (pl.col("ts_utc") > pl.col("first_in"))
             & (pl.col("ts_utc") > pl.col("end") - params.window)
