@@ -253,6 +253,28 @@ def test_a_scan_skips_an_unbound_model_with_a_notice_and_alerts_with_a_fitted_on
     assert fitted.cases.height == 25  # each alerted customer is a (low-scoring) case
 
 
+def test_a_scan_with_a_saved_model_alerts_as_fitting_in_one_go(
+    tmp_path: Path, bank: GeneratedBank, fitted: tuple[FittedModel, dict[str, object]]
+) -> None:
+    folder = save_model(fitted[0], tmp_path / "model", fitted[1])
+    options = ScanOptions(
+        customers=bank.customers,
+        lists=bank.lists,
+        rules=(MODELS / "an-behav-01.yaml",),
+        db=tmp_path / "alerts.duckdb",
+    )
+    runs = [
+        run_scan(
+            [bank.transactions],
+            options=dataclasses.replace(options, params={"AN-BEHAV-01": {"model": model}}),
+        )
+        for model in (str(folder), "fit")
+    ]
+    saved, in_one_go = (set(r.alerts["alert_id"]) for r in runs)
+    assert len(saved) == 25 and saved == in_one_go
+    assert runs[1].new_alerts == 0  # the same alerts: nothing new in the store
+
+
 def test_model_fit_then_score_from_the_command_line(tmp_path: Path, bank: GeneratedBank) -> None:
     runner = CliRunner()
     fit = runner.invoke(
@@ -275,6 +297,15 @@ def test_model_fit_then_score_from_the_command_line(tmp_path: Path, bank: Genera
     lines = scored.output.strip().splitlines()
     assert lines[0] == "rule,rank,account_id,score,explanation"
     assert len(lines) == 4 and all(line.startswith("AN-BEHAV-02,") for line in lines[1:])
+    scan = runner.invoke(
+        app,
+        [
+            *("model", "scan", "--bank", str(bank.root), "--model", str(tmp_path / "m")),
+            *("--rules", str(MODELS / "an-behav-02.yaml"), "--db", str(tmp_path / "a.duckdb")),
+        ],
+    )
+    assert scan.exit_code == 0, scan.output
+    assert "AN-BEHAV-02" in scan.output and "skipped" not in scan.output
 
 
 def test_lint_accepts_anomaly_rules_without_inline_cases(pack: RulePack) -> None:
