@@ -161,8 +161,12 @@ def prune(edges: pl.LazyFrame, /, *, hygiene: Hygiene) -> pl.LazyFrame:
 
 
 def pruned_transfers(txns: pl.DataFrame | pl.LazyFrame, /, *, hygiene: Hygiene) -> pl.LazyFrame:
-    """`transfers` followed by `prune`: the edges every network pattern starts from."""
-    return prune(transfers(txns), hygiene=hygiene)
+    """`transfers` followed by `prune`: the edges every network pattern starts from.
+
+    Materialised once (and handed back lazily): every pattern reads it several times, and a
+    lazy plan would recompute the deduplication and hub suppression each time.
+    """
+    return prune(transfers(txns), hygiene=hygiene).collect().lazy()
 
 
 def _hubs(edges: pl.LazyFrame, *, hygiene: Hygiene) -> pl.LazyFrame:

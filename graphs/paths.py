@@ -16,7 +16,7 @@ from datetime import timedelta
 import networkx as nx
 import polars as pl
 
-from graphs.build import Hygiene, forward_pairs, pruned_transfers
+from graphs.build import Hygiene, forward_pairs, pruned_transfers, time_join
 from graphs.hits import GraphContext, empty_hits, finish_hits, to_float
 
 __all__ = [
@@ -90,8 +90,14 @@ def _out_degree(relays: pl.LazyFrame, edges: pl.LazyFrame, *, window: timedelta)
     """Distinct receivers of each relay's mid in `(first_ts, first_ts + window]`."""
     keys = ["src", "mid", "dst", "ep"]
     return (
-        relays.select(*keys, "first_ts")
-        .join(edges.select(pl.col("source").alias("mid"), "target", "ts_utc"), on="mid")
+        time_join(
+            relays.select(*keys, "first_ts"),
+            edges.select(pl.col("source").alias("mid"), "target", "ts_utc"),
+            on="mid",
+            left_ts="first_ts",
+            right_ts="ts_utc",
+            reach=window,
+        )
         .filter(
             (pl.col("ts_utc") > pl.col("first_ts"))
             & (pl.col("ts_utc") <= pl.col("first_ts") + window)
@@ -110,6 +116,7 @@ def scatter_gather(
     """
     edges = pruned_transfers(txns, hygiene=params)
     relays = _relays(edges, window=params.window, max_hop_delay=params.max_hop_delay)
+    relays = relays.collect().lazy()
     relays = (
         relays.filter(
             (pl.col("pass_share") >= params.min_pass_share)
