@@ -78,6 +78,9 @@ EDGE_SCHEMA: dict[str, pl.DataType] = {
 ROLES = ("hub", "collector", "mule", "possible_victim", "external", "member")
 """Member roles, in the order they are decided (the first that applies wins)."""
 
+_EXACT_CENTRALITY = 500
+"""Up to this many members betweenness is exact; above, estimated from this many pivots."""
+
 VICTIM_RULES = ("HT-WAGE-02", "HT-P2P-01", "HT-CASH-01", "HT-SHARED-01", "HT-CREDIT-01")
 """Alerts whose subject is usually the exploited person (typologies.md, subject hints)."""
 
@@ -257,8 +260,12 @@ def _members(
     graph: nx.DiGraph[str] = nx.DiGraph()
     graph.add_nodes_from(accounts)
     graph.add_edges_from(inside.select("source", "target").iter_rows())
+    # Exact betweenness is O(n m); large networks use a fixed-seed sample of pivots.
+    sample = None if len(accounts) <= _EXACT_CENTRALITY else _EXACT_CENTRALITY
     centrality = (
-        nx.betweenness_centrality(graph) if len(accounts) > 2 else dict.fromkeys(accounts, 0.0)
+        nx.betweenness_centrality(graph, k=sample, seed=0)
+        if len(accounts) > 2
+        else dict.fromkeys(accounts, 0.0)
     )
     base = pl.DataFrame(
         {"account_id": accounts, "centrality": [float(centrality[a]) for a in accounts]},
