@@ -79,6 +79,9 @@ class Population:
         return self.kyc["full_name"].gather(idx).to_list()
 
 
+MIN_EACH_BUSINESS = 6
+
+
 def _pick(rng: np.random.Generator, weights: list[float], n: int) -> np.ndarray:
     p = np.asarray(weights, dtype=np.float64)
     return rng.choice(len(p), size=n, p=p / p.sum())
@@ -96,12 +99,15 @@ def build_population(n: int, start: date, rng: np.random.Generator, parties: Par
     Returns:
         The population.
     """
-    n_biz = max(len(BUSINESSES), round(n * BUSINESS_SHARE))
+    # every business persona appears at least MIN_EACH_BUSINESS times: the scenarios and
+    # look-alikes take several (S3 alone plants three storefronts), even in a small bank
+    floor = MIN_EACH_BUSINESS * len(BUSINESSES)
+    n_biz = max(floor, round(n * BUSINESS_SHARE))
     is_biz = np.zeros(n, dtype=bool)
     is_biz[rng.choice(n, n_biz, replace=False)] = True
     persona = _pick(rng, [p.weight for p in INDIVIDUALS], n).astype(np.int16)
     biz_code = len(INDIVIDUALS) + _pick(rng, [b.weight for b in BUSINESSES], n_biz)
-    biz_code[: len(BUSINESSES)] = len(INDIVIDUALS) + np.arange(len(BUSINESSES))
+    biz_code[:floor] = len(INDIVIDUALS) + np.tile(np.arange(len(BUSINESSES)), MIN_EACH_BUSINESS)
     persona[is_biz] = biz_code
     home = _pick(rng, [c.weight for c in CITIES], n).astype(np.int16)
     first = rng.integers(0, len(FIRST_NAMES), n).astype(np.int32)

@@ -32,6 +32,7 @@ from sample_data.tables import accounts_frame, tables_of
 __all__ = ["DEFAULT_START", "GeneratedBank", "generate"]
 
 DEFAULT_START = date(2024, 1, 1)
+MIN_CUSTOMERS = 400  # every scenario and look-alike finds its personas, for any seed tried
 _ROWS_PER_CHUNK = 1_500_000
 
 
@@ -70,7 +71,7 @@ def generate(
     """Generate a bank of `customers` customers over `days` days into folder `out`.
 
     Args:
-        customers: Number of customers (at least 300, so every scenario fits).
+        customers: Number of customers (at least MIN_CUSTOMERS, so every scenario fits).
         days: Length of the period in days (at least 30).
         seed: Seed; the same arguments give byte-identical files.
         out: Output folder (created; existing generated files are replaced).
@@ -79,8 +80,10 @@ def generate(
     Returns:
         Paths and counts of what was written.
     """
-    if customers < 300 or days < 30:
-        raise ValueError("need at least 300 customers and 30 days to plant every scenario")
+    if customers < MIN_CUSTOMERS or days < 30:
+        raise ValueError(
+            f"need at least {MIN_CUSTOMERS} customers and 30 days to plant every scenario"
+        )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     world = build_world(customers, days, start, np.random.default_rng([seed, 1]))

@@ -11,6 +11,7 @@ import numpy as np
 from sample_data.events import ch, tt
 from sample_data.kit import CITY, days_in, flow, shop, spread
 from sample_data.plant import Case, Planter
+from sample_data.reference import CITIES
 
 __all__ = ["NETWORK"]
 
@@ -129,6 +130,9 @@ def parent_student(p: Planter) -> None:
     """A parent in Chicago deposits USD 400 a month for a child in LA who spends it."""
     parent, child = _one(p, "salaried_monthly"), _one(p, "student")
     p.w.pop.home[child] = CITY["Los Angeles"]
+    la = CITIES[CITY["Los Angeles"]]
+    # the child's KYC moves with the child, so ts_local and home region stay consistent
+    p.patch(child, home_city=la.name.upper(), home_region=la.region, timezone=la.tz)
     d = np.arange(3, p.w.days, 30)
     p.add(
         acct=np.full(len(d), child),
