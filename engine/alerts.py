@@ -10,14 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
-from engine.schema import TS_UTC
+from engine.schema import HIT_SCHEMA, TS_UTC
 from engine.spec import Rule
 
-__all__ = ["ALERT_COLUMNS", "ALERT_SCHEMA", "EVIDENCE_COLUMNS", "build_alerts", "explain"]
+__all__ = ["ALERT_COLUMNS", "ALERT_SCHEMA", "EVIDENCE_COLUMNS", "Prior", "build_alerts", "explain"]
 
 EVIDENCE_COLUMNS = (
     "txn_id",
@@ -45,7 +46,11 @@ ALERT_SCHEMA: dict[str, pl.DataType] = {
     },
     "episode_start": TS_UTC,
     "episode_end": TS_UTC,
-    "n_windows": pl.Int64(),
+    # the episode's window envelope and its peak hit, so a later incremental run can extend it
+    "window_start": TS_UTC,
+    "window_end": TS_UTC,
+    "peak_start": TS_UTC,
+    "peak_end": TS_UTC,
     **{c: pl.String() for c in ("measures", "thresholds", "explanation", "references")},
 }
 ALERT_COLUMNS = tuple(ALERT_SCHEMA)
@@ -83,13 +88,64 @@ def _alert_id(rule: Rule, entity: str, start: Any) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
+@dataclass(frozen=True, slots=True)
+class Prior:
+    """Stored episodes of one rule that new hits may extend (incremental scans).
+
+    Attributes:
+        episodes: `alert_id, entity, window_start, window_end, peak_start, peak_end, measures`.
+        evidence: their stored evidence rows (`alert_id` and `EVIDENCE_COLUMNS`).
+    """
+
+    episodes: pl.DataFrame
+    evidence: pl.DataFrame
+
+
+def _as_hits(prior: Prior) -> pl.DataFrame:
+    """A stored episode as two hits: its envelope with its evidence, and its peak."""
+    ids = prior.evidence.group_by("alert_id").agg(pl.col("txn_id").sort().alias("evidence"))
+    episodes = prior.episodes.join(ids, on="alert_id", how="left")
+    envelope = episodes.select(
+        "entity",
+        "window_start",
+        "window_end",
+        "evidence",
+        pl.lit(None, pl.String).alias("measures"),
+    )
+    peak = episodes.select(
+        "entity",
+        pl.col("peak_start").alias("window_start"),
+        pl.col("peak_end").alias("window_end"),
+        pl.lit([], pl.List(pl.String)).alias("evidence"),
+        "measures",
+    )
+    return pl.concat([envelope, peak]).select([pl.col(c).cast(t) for c, t in HIT_SCHEMA.items()])
+
+
 def build_alerts(
-    rule: Rule, hits: pl.DataFrame, txns: pl.DataFrame, *, entity_type: str
+    rule: Rule,
+    hits: pl.DataFrame,
+    txns: pl.DataFrame,
+    *,
+    entity_type: str,
+    prior: Prior | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Merge a rule's hits into episodes; return (alerts, alert_transactions)."""
+    """Merge a rule's hits (and any stored episodes they extend) into episodes.
+
+    Returns (alerts, alert_transactions). An episode's measures are those of its last hit in
+    (window_start, window_end, measures) order, its peak; merging a stored episode as its
+    envelope and its peak gives exactly what merging all its hits again would.
+    """
+    # a stored hit and a fresh one with the same window: the fresh one read more data (a
+    # forward window such as velocity's may have been open when the stored one was made)
+    hits = hits.select(list(HIT_SCHEMA)).with_columns(pl.lit(1).alias("_fresh"))
+    if prior is not None and not prior.episodes.is_empty():
+        hits = pl.concat([hits, _as_hits(prior).with_columns(pl.lit(0).alias("_fresh"))])
     if hits.is_empty():
         return _empty_alerts(), _empty_evidence(txns)
-    ordered = hits.sort("entity", "window_start", "window_end", "measures")
+    ordered = hits.sort(
+        "entity", "window_start", "window_end", "_fresh", "measures", nulls_last=False
+    )
     running_end = pl.col("window_end").cum_max().shift(1).over("entity")
     episodes = ordered.with_columns(
         (running_end.is_null() | (pl.col("window_start") >= running_end))
@@ -97,6 +153,7 @@ def build_alerts(
         .over("entity")
         .alias("_episode")
     )
+    has_measures = pl.col("measures").is_not_null()
     grouped = episodes.group_by("entity", "_episode", maintain_order=True).agg(
         pl.col("evidence")
         .list.explode(keep_nulls=False, empty_as_null=False)
@@ -106,11 +163,18 @@ def build_alerts(
         .alias("evidence"),
         pl.col("window_start").min(),
         pl.col("window_end").max(),
-        pl.col("measures").last(),
-        pl.len().alias("n_windows"),
+        pl.col("measures").filter(has_measures).last(),
+        pl.col("window_start").filter(has_measures).last().alias("peak_start"),
+        pl.col("window_end").filter(has_measures).last().alias("peak_end"),
     )
     present = [c for c in EVIDENCE_COLUMNS if c in txns.columns]
     details = txns.select(present)
+    if prior is not None and not prior.evidence.is_empty():
+        # stored evidence older than the loaded state still belongs to its episode
+        stored = prior.evidence.select(present).filter(
+            ~pl.col("txn_id").is_in(details["txn_id"].implode())
+        )
+        details = pl.concat([details, stored], how="vertical_relaxed")
     exploded = grouped.with_row_index("_a").explode("evidence").rename({"evidence": "txn_id"})
     joined = exploded.join(details, on="txn_id", how="left")
     spans = joined.group_by("_a").agg(
@@ -154,7 +218,10 @@ def build_alerts(
                 "customer_id": customer,
                 "episode_start": start,
                 "episode_end": end,
-                "n_windows": row["n_windows"],
+                "window_start": row["window_start"],
+                "window_end": row["window_end"],
+                "peak_start": row["peak_start"],
+                "peak_end": row["peak_end"],
                 "measures": row["measures"],
                 "thresholds": thresholds,
                 "explanation": explain(rule, row["entity"], measures, start, end),
@@ -165,8 +232,15 @@ def build_alerts(
     alerts = pl.DataFrame(
         rows,
         schema_overrides={
-            "episode_start": txns.schema["ts_utc"],
-            "episode_end": txns.schema["ts_utc"],
+            c: TS_UTC
+            for c in (
+                "episode_start",
+                "episode_end",
+                "window_start",
+                "window_end",
+                "peak_start",
+                "peak_end",
+            )
         },
     )
     evidence = (

@@ -67,6 +67,13 @@ def scan(
     ] = None,
     fx: Annotated[Path | None, typer.Option(help="FX rates file (currency, rate).")] = None,
     sample: Annotated[bool, typer.Option(help="Scan the shipped sample bank.")] = False,
+    incremental: Annotated[
+        bool,
+        typer.Option(
+            help="Scan only these new files against the state kept in the store "
+            "(same alerts as a full rescan of everything scanned so far)."
+        ),
+    ] = False,
 ) -> None:
     """Scan transaction files with the rule pack and write alerts and cases to the store."""
     from engine.report import print_scan_summary
@@ -87,6 +94,7 @@ def scan(
         params=parse_params(param or []),
         lists=lists,
         fx=fx,
+        incremental=incremental,
     )
     with err.status("loading rules") as status:
         result = run_scan(inputs, options=options, on_stage=lambda s: status.update(f"{s} ..."))

@@ -6,6 +6,7 @@ store. Each stage is timed; the store write is one transaction.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 import uuid
@@ -18,15 +19,17 @@ from typing import Any
 import polars as pl
 
 from engine import __version__
-from engine.alerts import ALERT_SCHEMA, build_alerts
+from engine.alerts import ALERT_SCHEMA, Prior, build_alerts
 from engine.cases import build_cases
 from engine.catalogue import indicator_of
 from engine.evaluate import CompiledRule, compile_rule, evaluate
+from engine.incremental import complete_hits, horizon, rule_history
 from engine.ingest import Ingested, load_customers, load_fx, read_transactions
 from engine.kinds import EvalContext
 from engine.lists import load_lists
+from engine.schema import TRANSACTION_COLUMNS
 from engine.spec import load_pack
-from engine.store import RunRecord, open_store
+from engine.store import RunRecord, Store, open_store
 
 __all__ = ["ScanOptions", "ScanResult", "run_scan"]
 
@@ -44,6 +47,7 @@ class ScanOptions:
     lists: Path | None = None
     fx: Path | None = None
     base_currency: str = "USD"
+    incremental: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,51 +99,74 @@ def run_scan(
     customers, customer_rejects = (None, None)
     if options.customers:
         customers, customer_rejects = load_customers(options.customers)
-    stage("evaluate")
-    context = EvalContext(
-        customers=None if customers is None else customers.lazy(), lists=lists.tables
-    )
-    all_alerts, all_evidence, skipped = _run_stages(
-        ingested.transactions,
-        compiled,
-        customers,
-        context,
-        streaming=options.streaming,
-        on_stage=stage,
-    )
-    stage("cases")
-    indicators = {r.id: indicator_of(r) for r in pack.rules}
-    cases, case_alerts = build_cases(all_alerts, indicators=indicators)
-    stage("store")
-    run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    rejects = (
-        ingested.rejects
-        if customer_rejects is None
-        else pl.concat([ingested.rejects, customer_rejects])
-    )
-    facts = {
-        "started_at": started,
-        "finished_at": datetime.now(UTC),
-        "engine_version": __version__,
-        "rule_pack_hash": pack.digest,
-        "mode": "streaming" if options.streaming else "batch",
-        "inputs": [
-            {"path": f.path, "size": f.size, "sha256": f.sha256, "rows": f.rows}
-            for f in ingested.files
-        ],
-        "params": {k: dict(v) for k, v in options.params.items()},
-        "rows_read": ingested.rows_read,
-        "postings": ingested.postings,
-        "accepted": ingested.transactions.height,
-        "rejected": rejects.height,
-        "alerts": all_alerts.height,
-        "timings": timings,
-        "notices": skipped,
-    }
-    with open_store(options.db) as store:
-        new = store.write_run(
-            RunRecord(run_id, facts, all_alerts, all_evidence, rejects, cases, case_alerts)
+    with contextlib.ExitStack() as hold:
+        store = hold.enter_context(open_store(options.db)) if options.incremental else None
+        txns, state, prior = ingested.transactions, None, None
+        if store is not None:
+            stage("state")
+            txns, state, prior, late = _with_state(store, ingested.transactions, compiled)
+            ingested = dataclasses.replace(
+                ingested,
+                transactions=state,
+                rejects=pl.concat([ingested.rejects, late], how="vertical_relaxed"),
+            )
+        stage("evaluate")
+        context = EvalContext(
+            customers=None if customers is None else customers.lazy(), lists=lists.tables
         )
+        all_alerts, all_evidence, skipped = _run_stages(
+            txns, compiled, customers, context, streaming=options.streaming, on_stage=stage,
+            prior=prior,
+        )  # fmt: skip
+        stage("cases")
+        retired: tuple[str, ...] = ()
+        case_input = all_alerts
+        if store is not None and prior is not None:
+            kept = set(all_alerts["alert_id"].to_list())
+            retired = tuple(sorted(set(prior.alerts["alert_id"].to_list()) - kept))
+            stored, _ = store.prior_episodes(None)
+            others = stored.filter(~pl.col("alert_id").is_in([*kept, *retired]))
+            case_input = pl.concat(
+                [others.select(all_alerts.columns).cast(all_alerts.schema), all_alerts]
+            )
+        indicators = {r.id: indicator_of(r) for r in pack.rules}
+        cases, case_alerts = build_cases(case_input, indicators=indicators)
+        stage("store")
+        run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        rejects = (
+            ingested.rejects
+            if customer_rejects is None
+            else pl.concat([ingested.rejects, customer_rejects])
+        )
+        mode = "incremental" if options.incremental else "batch"
+        facts = {
+            "started_at": started,
+            "finished_at": datetime.now(UTC),
+            "engine_version": __version__,
+            "rule_pack_hash": pack.digest,
+            "mode": "streaming" if options.streaming else mode,
+            "inputs": [
+                {"path": f.path, "size": f.size, "sha256": f.sha256, "rows": f.rows}
+                for f in ingested.files
+            ],
+            "params": {k: dict(v) for k, v in options.params.items()},
+            "rows_read": ingested.rows_read,
+            "postings": ingested.postings,
+            "accepted": ingested.transactions.height,
+            "rejected": rejects.height,
+            "alerts": all_alerts.height,
+            "timings": timings,
+            "notices": skipped,
+        }
+        record = RunRecord(
+            run_id, facts, all_alerts, all_evidence, rejects, cases, case_alerts,
+            state=state, retired=retired, replace_cases=store is not None,
+        )  # fmt: skip
+        if store is not None:
+            new = store.write_run(record)
+        else:
+            with open_store(options.db) as writer:
+                new = writer.write_run(record)
     stage("done")
     return ScanResult(
         run_id,
@@ -153,6 +180,54 @@ def run_scan(
     )
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Prior:
+    """What an incremental run carries from the store: the loaded state's start and the
+    stored alerts (with evidence) that new hits may extend."""
+
+    state_start: datetime | None
+    alerts: pl.DataFrame
+    evidence: pl.DataFrame
+
+    def for_rule(self, rule_id: str) -> Prior:
+        episodes = self.alerts.filter(pl.col("rule_id") == rule_id)
+        ids = episodes["alert_id"]
+        return Prior(episodes, self.evidence.filter(pl.col("alert_id").is_in(ids.implode())))
+
+
+def _with_state(
+    store: Store, new: pl.DataFrame, compiled: list[CompiledRule]
+) -> tuple[pl.DataFrame, pl.DataFrame, _Prior, pl.DataFrame]:
+    """(state + new postings to evaluate, the new postings to keep, prior episodes, rejects).
+
+    A new posting whose txn_id is already in the state is rejected as a duplicate.
+    """
+    floor = store.state_floor()
+    reach = horizon(compiled)
+    state_start: datetime | None = None
+    if reach is not None and floor is not None and not new.is_empty():
+        first: datetime = new["ts_utc"].min()  # type: ignore[assignment]
+        start = first - reach
+        state_start = start if start > floor else None
+    state = store.read_state(state_start) if floor is not None else pl.DataFrame()
+    seen = set(state["txn_id"].to_list()) if state.height else set()
+    again = new.filter(pl.col("txn_id").is_in(seen))
+    fresh = new.filter(~pl.col("txn_id").is_in(seen))
+    late = again.select(
+        pl.lit("(state)").alias("file"),
+        pl.lit(None, pl.Int64).alias("line"),
+        pl.lit("txn_id").alias("field"),
+        pl.format("duplicate txn_id '{}' (already scanned)", pl.col("txn_id")).alias("reason"),
+        pl.lit(None, pl.String).alias("raw"),
+    )
+    frame = fresh if state.is_empty() else pl.concat([state, fresh], how="diagonal_relaxed")
+    frame = frame.select(
+        [pl.col(c).cast(TRANSACTION_COLUMNS[c]) for c in TRANSACTION_COLUMNS if c in frame.columns]
+    ).sort("ts_utc", "txn_id")
+    alerts, evidence = store.prior_episodes(state_start)
+    return frame, fresh, _Prior(state_start, alerts, evidence), late
+
+
 def _run_stages(
     txns: pl.DataFrame,
     compiled: list[CompiledRule],
@@ -161,6 +236,7 @@ def _run_stages(
     *,
     streaming: bool,
     on_stage: Callable[[str], None],
+    prior: _Prior | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
     """Row and window rules first; then graph rules, which may read the first stage's alerts."""
     alert_parts: list[pl.DataFrame] = []
@@ -170,8 +246,8 @@ def _run_stages(
         batch = [c for c in compiled if c.stage == level]
         if level > 1:
             on_stage("graph")
-            prior = pl.concat(alert_parts) if alert_parts else pl.DataFrame(schema=ALERT_SCHEMA)
-            context = dataclasses.replace(context, alerts=prior)
+            earlier = pl.concat(alert_parts) if alert_parts else pl.DataFrame(schema=ALERT_SCHEMA)
+            context = dataclasses.replace(context, alerts=earlier)
         evaluation = evaluate(
             txns, batch, customers=customers, context=context, streaming=streaming
         )
@@ -181,7 +257,13 @@ def _run_stages(
             if hits is None:
                 continue
             entity_type = item.partition_key or "account_id"
-            alerts, evidence = build_alerts(item.rule, hits, txns, entity_type=entity_type)
+            episodes = None
+            if prior is not None:
+                hits = complete_hits(hits, rule_history(item), prior.state_start)
+                episodes = prior.for_rule(item.rule.id)
+            alerts, evidence = build_alerts(
+                item.rule, hits, txns, entity_type=entity_type, prior=episodes
+            )
             alert_parts.append(alerts)
             evidence_parts.append(evidence)
     all_alerts = pl.concat(alert_parts) if alert_parts else pl.DataFrame(schema=ALERT_SCHEMA)

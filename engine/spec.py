@@ -129,6 +129,7 @@ class Rule:
     columns: frozenset[str] = frozenset()
     source_text: str = ""
     explain: str = ""
+    batch_windows: bool = False  # an expression uses OVER: its result depends on the batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +158,7 @@ class ParseContext:
         self.errors: list[Diagnostic] = []
         self.used_params: set[str] = set()
         self.columns: set[str] = set()
+        self.batch_windows = False
         self._broken: set[str] = set()  # measures whose expression has a reported problem
 
     def error(self, keys: KeyPath, problem: str, suggestion: str = "") -> None:
@@ -255,6 +257,9 @@ class ParseContext:
         if unknown:
             return None
         self.columns.update(n for n in expr.meta.root_names() if n in _ROW_COLUMNS)
+        if ".over(" in str(expr):
+            # a window function (OVER) reads every row scanned together with this one
+            self.batch_windows = True
         return expr if self._type_check(keys, str(text), expr, allowed) else None
 
     def _parse_sql(self, keys: KeyPath, sql: str) -> pl.Expr | None:
@@ -416,6 +421,7 @@ def _parse_rule(
             tests=tests,
             used_params=frozenset(ctx.used_params),
             columns=frozenset(ctx.columns),
+            batch_windows=ctx.batch_windows,
             source_text=yaml.safe_dump(data, sort_keys=True),
             explain=str(data.get("explain", "")),
         ),

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,23 @@ import polars as pl
 
 from engine.errors import StoreError, StoreLockedError
 from engine.faults import fault
+from engine.schema import TRANSACTION_COLUMNS
 
 __all__ = ["MIGRATIONS", "RunRecord", "Store", "open_store"]
+
+
+def _duck_type(dtype: pl.DataType) -> str:
+    if isinstance(dtype, pl.Decimal):
+        return f"DECIMAL({dtype.precision}, {dtype.scale})"
+    if isinstance(dtype, pl.Datetime):
+        return "TIMESTAMPTZ" if dtype.time_zone else "TIMESTAMP"
+    return {pl.Boolean(): "BOOLEAN", pl.Int64(): "BIGINT"}.get(dtype, "VARCHAR")
+
+
+def _state_table_ddl() -> str:
+    columns = ", ".join(f'"{n}" {_duck_type(t)}' for n, t in TRANSACTION_COLUMNS.items())
+    return f"CREATE TABLE state_postings ({columns});"
+
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the foundation tables
@@ -102,6 +118,16 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE alert_transactions ADD COLUMN customer_id VARCHAR;
     """,
+    # 5: incremental scans - each alert's window envelope and peak, and the postings kept as
+    # state (with the columns its inputs had)
+    """
+    ALTER TABLE alerts ADD COLUMN window_start TIMESTAMPTZ;
+    ALTER TABLE alerts ADD COLUMN window_end TIMESTAMPTZ;
+    ALTER TABLE alerts ADD COLUMN peak_start TIMESTAMPTZ;
+    ALTER TABLE alerts ADD COLUMN peak_end TIMESTAMPTZ;
+    CREATE TABLE state_columns (name VARCHAR PRIMARY KEY);
+    """
+    + _state_table_ddl(),
 )
 
 
@@ -126,6 +152,11 @@ class RunRecord:
     cases: pl.DataFrame | None = None
     case_alerts: pl.DataFrame | None = None
     networks: Mapping[str, pl.DataFrame] | None = None
+    # incremental runs: postings to keep as state, alerts superseded by a merged episode, and
+    # cases recomputed over the whole store (they replace the stored ones)
+    state: pl.DataFrame | None = None
+    retired: tuple[str, ...] = ()
+    replace_cases: bool = False
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -196,6 +227,14 @@ class Store:
         """
         self.execute("BEGIN TRANSACTION")
         try:
+            if record.retired:
+                gone = pl.DataFrame(
+                    {"alert_id": list(record.retired)}, schema={"alert_id": pl.String}
+                )
+                with self._relation("_gone", gone):
+                    for table in ("alerts", "alert_transactions", "case_alerts"):
+                        sql = f"DELETE FROM {table} WHERE alert_id IN (SELECT alert_id FROM _gone)"  # noqa: S608
+                        self.execute(sql)
             ids = record.alerts.select("alert_id")
             with self._relation("_ids", ids):
                 known = self.execute(
@@ -222,6 +261,16 @@ class Store:
             self._insert(
                 "rejects", record.rejects.with_columns(pl.lit(record.run_id).alias("run_id"))
             )
+            if record.replace_cases and record.cases is not None:
+                with self._relation("_keep", record.cases.select("case_id")):
+                    self.execute(
+                        "DELETE FROM cases WHERE case_id NOT IN (SELECT case_id FROM _keep)"
+                    )
+                self.execute("DELETE FROM case_alerts")
+            if record.state is not None and not record.state.is_empty():
+                self._insert("state_postings", record.state)
+                seen = pl.DataFrame({"name": record.state.columns})
+                self._insert("state_columns", seen, conflict="ON CONFLICT DO NOTHING")
             if record.cases is not None:
                 cases = record.cases.with_columns(
                     pl.lit(record.run_id).alias("first_run"),
@@ -259,6 +308,35 @@ class Store:
             self.execute("ROLLBACK")
             raise
         return new_alerts
+
+    def state_floor(self) -> datetime | None:
+        """The earliest posting kept as state, or None when no state is kept."""
+        # through Arrow: DuckDB's own Python conversion of TIMESTAMPTZ would need pytz
+        first = self.query("SELECT min(ts_utc) AS first FROM state_postings")["first"][0]
+        return first if isinstance(first, datetime) else None
+
+    def read_state(self, since: datetime | None) -> pl.DataFrame:
+        """State postings from `since` on (all when None), with the columns their inputs had."""
+        names = [r[0] for r in self.execute("SELECT name FROM state_columns ORDER BY name")]
+        if not names:
+            return pl.DataFrame()
+        columns = ", ".join(f'"{n}"' for n in names if n in TRANSACTION_COLUMNS)
+        where, params = ("WHERE ts_utc >= ?", [since]) if since is not None else ("", [])
+        # column names come from the state_columns table this module writes
+        frame = self.query(f"SELECT {columns} FROM state_postings {where}", params)  # noqa: S608
+        return frame.with_columns(
+            [pl.col(c).cast(TRANSACTION_COLUMNS[c]) for c in frame.columns]
+        ).sort("ts_utc", "txn_id")
+
+    def prior_episodes(self, since: datetime | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Stored alerts whose window reaches `since` or later, and their evidence."""
+        where, params = ("WHERE window_end >= ?", [since]) if since is not None else ("", [])
+        alerts = self.query(f"SELECT * FROM alerts {where}", params)  # noqa: S608
+        with self._relation("_ids", alerts.select("alert_id")):
+            evidence = self.query(
+                "SELECT * FROM alert_transactions WHERE alert_id IN (SELECT alert_id FROM _ids)"
+            )
+        return alerts, evidence
 
     def write_backtest(
         self,
@@ -317,6 +395,7 @@ def open_store(path: str | Path, *, read_only: bool = False) -> Iterator[Store]:
         raise StoreError(f"{target}: cannot open the store: {str(exc).splitlines()[0]}") from exc
     except duckdb.Error as exc:
         raise StoreError(f"{target}: cannot open the store: {str(exc).splitlines()[0]}") from exc
+    con.execute("SET TimeZone = 'UTC'").fetchall()  # TIMESTAMPTZ values come back in UTC
     store = Store(con, target, read_only=read_only)
     try:
         if not read_only:

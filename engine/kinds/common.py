@@ -12,7 +12,9 @@ import polars as pl
 from engine.schema import HIT_SCHEMA
 
 __all__ = [
+    "WHOLE_HISTORY",
     "EvalContext",
+    "History",
     "Kind",
     "Plan",
     "evidence_in_windows",
@@ -35,6 +37,24 @@ Plan = Callable[[pl.LazyFrame, EvalContext], pl.LazyFrame]
 
 
 @dataclass(frozen=True, slots=True)
+class History:
+    """How much past a rule's hits depend on, for incremental scans.
+
+    Attributes:
+        reach: how far before a new posting a hit touching it may start (its window span);
+            None means the whole history.
+        extra: history before a hit's own window start that its measures read (a profile's
+            baseline, a graph pattern's novelty period).
+    """
+
+    reach: timedelta | None
+    extra: timedelta = timedelta(0)
+
+
+WHOLE_HISTORY = History(None)
+
+
+@dataclass(frozen=True, slots=True)
 class Kind:
     """A rule kind: its YAML keys, its parser, its plan builder and its partition key."""
 
@@ -44,6 +64,7 @@ class Kind:
     build: Callable[[Any], Plan]
     partition_key: Callable[[Any], str | None]
     stage: int = 1  # 2: runs after the stage-1 rules and may read their alerts
+    history: Callable[[Any], History] = lambda logic: WHOLE_HISTORY
 
 
 def finish_measures(names: list[str]) -> list[pl.Expr]:

@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from engine.errors import suggest
-from engine.kinds.common import EvalContext, Kind, Plan
+from engine.kinds.common import WHOLE_HISTORY, EvalContext, History, Kind, Plan
 from engine.spec import ParseContext, parse_duration
 
 __all__ = ["GRAPH"]
@@ -111,8 +111,19 @@ def _build(logic: Graph) -> Plan:
     return plan
 
 
+def _graph_history(logic: Graph) -> History:
+    """Bounded by the periods the pattern's params name (window, hop delay, novelty), unless
+    hub suppression is on: its degree quantile ranks every account in the data."""
+    if getattr(logic.params, "hub_quantile", None) is not None:
+        return WHOLE_HISTORY
+    spans = [v for v in dataclasses.astuple(logic.params) if isinstance(v, timedelta)]
+    total = sum(spans, timedelta(0))
+    return History(total, extra=total)
+
+
 GRAPH = Kind(
     name="graph",
+    history=_graph_history,
     keys=("pattern",),
     parse=_parse,
     build=_build,

@@ -16,7 +16,15 @@ from typing import Any
 
 import polars as pl
 
-from engine.kinds.common import EvalContext, Kind, Plan, evidence_in_windows, hits_frame
+from engine.kinds.common import (
+    WHOLE_HISTORY,
+    EvalContext,
+    History,
+    Kind,
+    Plan,
+    evidence_in_windows,
+    hits_frame,
+)
 from engine.kinds.row import entity_column
 from engine.kinds.window import CALENDAR, parse_measures
 from engine.spec import _ROW_COLUMNS, ParseContext
@@ -141,8 +149,15 @@ def _build(logic: Profile) -> Plan:
     return plan
 
 
+def _profile_history(logic: Profile) -> History:
+    """Whole history: the peer percentiles rank an entity among every entity that ever
+    transacted (quiet ones count as zero), which no bounded window reproduces."""
+    return WHOLE_HISTORY
+
+
 PROFILE = Kind(
     name="profile",
+    history=_profile_history,
     keys=("by", "where", "period", "measures", "baseline", "segment", "having"),
     parse=_parse,
     build=_build,

@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from engine.kinds.common import EvalContext, Kind, Plan, hits_frame, window_columns
+from engine.kinds.common import EvalContext, History, Kind, Plan, hits_frame, window_columns
 from engine.spec import ParseContext
 
 __all__ = ["REFERENCE", "TRANSACTION", "entity_column"]
@@ -89,6 +89,7 @@ def _build_transaction(logic: Transaction) -> Plan:
 
 TRANSACTION = Kind(
     name="transaction",
+    history=lambda logic: History(timedelta(0)),  # a hit reads its own row only
     keys=("by", "where", "window", "measures"),
     parse=_parse_transaction,
     build=_build_transaction,
@@ -190,6 +191,7 @@ def _build_reference(logic: Reference) -> Plan:
 
 REFERENCE = Kind(
     name="reference",
+    history=lambda logic: History(timedelta(0)),
     keys=("by", "column", "list", "group", "where", "ref_where", "window", "measures"),
     parse=_parse_reference,
     build=_build_reference,

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from engine.kinds.common import EvalContext, Kind, Plan, hits_frame
+from engine.kinds.common import EvalContext, History, Kind, Plan, hits_frame
 from engine.kinds.row import entity_column
 from engine.spec import _ROW_COLUMNS, ParseContext
 
@@ -136,6 +136,7 @@ def _build(logic: Sequence) -> Plan:
 
 SEQUENCE = Kind(
     name="sequence",
+    history=lambda logic: History(logic.within + (logic.repeat_within or timedelta(0))),
     keys=("by", "steps", "within", "match", "repeat"),
     parse=_parse,
     build=_build,

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from engine.kinds.common import EvalContext, Kind, Plan, hits_frame
+from engine.kinds.common import EvalContext, History, Kind, Plan, hits_frame
 from engine.kinds.row import entity_column
 from engine.spec import _ROW_COLUMNS, ParseContext
 
@@ -192,6 +192,7 @@ def _build(logic: Velocity) -> Plan:
 
 VELOCITY = Kind(
     name="velocity",
+    history=lambda logic: History(logic.span + (logic.within or timedelta(0))),
     keys=("by", "in", "out", "span", "having", "repeat"),
     parse=_parse,
     build=_build,

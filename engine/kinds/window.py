@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from engine.kinds.common import EvalContext, Kind, Plan, evidence_in_windows, hits_frame
+from engine.kinds.common import EvalContext, History, Kind, Plan, evidence_in_windows, hits_frame
 from engine.kinds.row import entity_column
 from engine.spec import _ROW_COLUMNS, ParseContext
 
@@ -132,8 +132,20 @@ def _build_aggregate(logic: Aggregate) -> Plan:
     return plan
 
 
+def calendar_span(every: str) -> timedelta:
+    """The longest a calendar period of `every` can be."""
+    return {"1d": timedelta(days=1), "1w": timedelta(weeks=1), "1mo": timedelta(days=31),
+            "1q": timedelta(days=92), "1y": timedelta(days=366)}[every]  # fmt: skip
+
+
+def _aggregate_history(logic: Aggregate) -> History:
+    span = logic.window if logic.window is not None else calendar_span(str(logic.calendar))
+    return History(span)
+
+
 AGGREGATE = Kind(
     name="aggregate",
+    history=_aggregate_history,
     keys=("by", "where", "window", "period", "measures", "having"),
     parse=_parse_aggregate,
     build=_build_aggregate,
@@ -209,6 +221,7 @@ def _build_shared(logic: SharedAttribute) -> Plan:
 
 SHARED_ATTRIBUTE = Kind(
     name="shared_attribute",
+    history=lambda logic: History(logic.window),
     keys=("attribute", "min_customers", "distinct", "exclude", "where", "window"),
     parse=_parse_shared,
     build=_build_shared,
