@@ -131,6 +131,8 @@ def run_scan(
             )
         indicators = {r.id: indicator_of(r) for r in pack.rules}
         cases, case_alerts = build_cases(case_input, indicators=indicators)
+        stage("networks")
+        networks = _networks(txns, case_input)
         stage("store")
         run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         rejects = (
@@ -160,7 +162,7 @@ def run_scan(
         }
         record = RunRecord(
             run_id, facts, all_alerts, all_evidence, rejects, cases, case_alerts,
-            state=state, retired=retired, replace_cases=store is not None,
+            networks=networks, state=state, retired=retired, replace_cases=store is not None,
         )  # fmt: skip
         if store is not None:
             new = store.write_run(record)
@@ -178,6 +180,20 @@ def run_scan(
         timings,
         len(compiled) - len(skipped),
     )
+
+
+def _networks(txns: pl.DataFrame, alerts: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Networks grown along money flow from the alerted accounts (graphs/), as store tables."""
+    from graphs.networks import grow_networks
+
+    if alerts.is_empty() or "counterparty_account_id" not in txns.columns:
+        return {}
+    found = grow_networks(txns, alerts)
+    return {
+        "networks": found.networks,
+        "network_members": found.members,
+        "network_edges": found.edges,
+    }
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

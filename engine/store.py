@@ -31,7 +31,27 @@ def _duck_type(dtype: pl.DataType) -> str:
         return f"DECIMAL({dtype.precision}, {dtype.scale})"
     if isinstance(dtype, pl.Datetime):
         return "TIMESTAMPTZ" if dtype.time_zone else "TIMESTAMP"
-    return {pl.Boolean(): "BOOLEAN", pl.Int64(): "BIGINT"}.get(dtype, "VARCHAR")
+    if isinstance(dtype, pl.List):
+        inner = dtype.inner
+        return _duck_type(inner() if isinstance(inner, type) else inner) + "[]"
+    simple = {pl.Boolean(): "BOOLEAN", pl.Int64(): "BIGINT", pl.Int32(): "INTEGER",
+              pl.UInt32(): "UINTEGER", pl.Float64(): "DOUBLE"}  # fmt: skip
+    return simple.get(dtype, "VARCHAR")
+
+
+def _network_tables_ddl() -> str:
+    from graphs.networks import EDGE_SCHEMA, MEMBER_SCHEMA, NETWORK_SCHEMA
+
+    tables = {
+        "networks": (NETWORK_SCHEMA, "network_id"),
+        "network_members": (MEMBER_SCHEMA, "network_id, account_id"),
+        "network_edges": (EDGE_SCHEMA, "network_id, source, target"),
+    }
+    out = []
+    for name, (schema, key) in tables.items():
+        columns = ", ".join(f'"{n}" {_duck_type(t)}' for n, t in schema.items())
+        out.append(f"CREATE TABLE {name} ({columns}, PRIMARY KEY ({key}));")
+    return "\n".join(out)
 
 
 def _state_table_ddl() -> str:
@@ -128,6 +148,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE state_columns (name VARCHAR PRIMARY KEY);
     """
     + _state_table_ddl(),
+    # 6: networks as graphs/ builds them (the tables of migration 2 were never written)
+    """
+    DROP TABLE network_edges;
+    DROP TABLE network_members;
+    DROP TABLE networks;
+    """
+    + _network_tables_ddl(),
 )
 
 
