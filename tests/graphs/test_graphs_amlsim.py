@@ -76,6 +76,8 @@ def measure(name: str, *, tuned: bool = True) -> dict[str, dict[str, float]]:
     return table
 
 
+@pytest.mark.external
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PROFILES))
 def test_recall_on_amlsim(name: str) -> None:
     _require_data()
@@ -84,6 +86,7 @@ def test_recall_on_amlsim(name: str) -> None:
     assert table["pooled"]["precision"] > 0.0, table
 
 
+@pytest.mark.external
 def test_amlsim_cycles_are_not_money_cycles() -> None:
     """Why the time-respecting cycle finds no AMLSim cycle: none is ordered in time.
 
