@@ -172,6 +172,10 @@ from engine import cli_backtest  # noqa: E402
 
 cli_backtest.register(app)
 
+from engine import cli_graph  # noqa: E402
+
+cli_graph.register(app)
+
 from engine import cli_model  # noqa: E402
 
 cli_model.register(app)

@@ -95,3 +95,37 @@ def test_rule_problems_are_located_lines_with_exit_2_on_scan(
         f"{bad / 'r.yaml'}:3:9: TS-BAD-01: where: unknown column 'amout' (did you mean 'amount')"
         in done.stderr
     )
+
+
+FLOW = """txn_id,account_id,ts_utc,direction,amount,currency,channel,counterparty_account_id
+f1,A1,2024-01-01T10:00:00Z,in,900.00,USD,p2p,B1
+f2,A1,2024-01-01T11:00:00Z,in,900.00,USD,p2p,B2
+f3,A1,2024-01-01T12:00:00Z,in,900.00,USD,p2p,B3
+f4,A1,2024-01-01T15:00:00Z,out,2500.00,USD,wire,C9
+"""
+FANIN = """
+id: TS-FANIN-01
+title: many payers
+kind: aggregate
+where: "direction = 'in'"
+window: 1d
+measures: {payers: "count(DISTINCT counterparty_account_id)"}
+having: "payers >= 3"
+"""
+
+
+def test_network_export_and_money_trail(tmp_path: Path) -> None:
+    data, rules, db = tmp_path / "flow.csv", tmp_path / "rules", tmp_path / "a.duckdb"
+    data.write_text(FLOW)
+    rules.mkdir()
+    (rules / "r.yaml").write_text(FANIN)
+    assert run("scan", str(data), "--rules", str(rules), "--db", str(db)).returncode == 0
+
+    graphml = tmp_path / "n.graphml"
+    exported = run("network", "A1", "--db", str(db), "--format", "graphml", "--out", str(graphml))
+    followed = run("trail", "B1", str(data), "--from", "2024-01-01")
+
+    assert exported.returncode == 0, exported.stderr
+    assert all(f'"{n}"' in graphml.read_text() for n in ("A1", "B1", "C9"))
+    assert "B1 -> A1 -> C9" in followed.stdout
+    assert run("network", "NOPE", "--db", str(db)).returncode == 2
