@@ -179,20 +179,29 @@ def _linearity(payload: dict[str, Any]) -> tuple[list[str], dict[str, float | No
     at = _index(payload["results"])
     names = list(dict.fromkeys(r["name"] for r in payload["results"]))
     head = "| measurement | " + " | ".join(f"s per 1M rows at {s}" for s in sizes)
-    lines = [head + " | exponent b (s ~ rows^b) |", "|---|" + "---:|" * (len(sizes) + 1)]
+    lines = [
+        head + " | exponent b (wall s ~ rows^b) | b on CPU time |",
+        "|---|" + "---:|" * (len(sizes) + 2),
+    ]
     slopes: dict[str, float | None] = {}
     for name in names:
-        points = []
+        points, cpu_points = [], []
         cells = []
         for size in sizes:
             r = at.get((name, size))
             if r and r.get("seconds"):
                 points.append((r["rows"], float(r["seconds"])))
+                cpu_points.append((r["rows"], float(r["cpu_seconds"])))
                 cells.append(f"{r['seconds'] / r['rows'] * 1e6:.2f}")
             else:
                 cells.append("-")
         slopes[name] = _slope(points)
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {_fmt(slopes[name])} |")
+        slopes[name + ":cpu"] = _slope(cpu_points)
+        lines.append(
+            f"| {name} | "
+            + " | ".join(cells)
+            + f" | {_fmt(slopes[name])} | {_fmt(slopes[name + ':cpu'])} |"
+        )
     return lines, slopes
 
 
@@ -266,14 +275,14 @@ def _targets(payload: dict[str, Any], slopes: dict[str, float | None]) -> list[s
             cells += [text, all(good(x) for _, x in found) if found else None]
         rows.append((f"{label} ({a} / {b})", cells[0], cells[1], cells[2], cells[3]))
     main = "full_pack_streaming" if slopes.get("full_pack_streaming") is not None else "full_pack"
-    slope = slopes.get(main)
+    slope, cpu_slope = slopes.get(main), slopes.get(main + ":cpu")
     rows.append(
         (
             f"cost growing linearly with transactions ({main}: exponent b <= 1.1)",
             "-" if slope is None else f"b = {slope:.2f}",
             None if slope is None else slope <= 1.1,
-            "",
-            None,
+            "-" if cpu_slope is None else f"b = {cpu_slope:.2f}",
+            None if cpu_slope is None else cpu_slope <= 1.1,
         )
     )
     lines = [
@@ -353,6 +362,8 @@ def write_results(path: Path, payload: dict[str, Any]) -> None:
         "other work took CPU from the measurement: wall time then overstates the cost, CPU "
         "time (user + system) much less so.",
     ]
+    for command in payload.get("commands", []):
+        lines.append(f"- Command: `python {command}`")
     if m.get("resumed"):
         lines.append(
             f"- Resumed on {m['resumed']} (`--resume`): the measurements marked *second pass* "

@@ -277,7 +277,8 @@ def _measure_size(
             if name in FIVE and measured.ok:
                 triggers[name] = path
             if args.earlier:
-                measured.note = "; ".join(x for x in (measured.note, "second pass") if x)
+                again = f"second pass, memory cap {args.mem_cap_gb:g} GB"
+                measured.note = "; ".join(x for x in (measured.note, again) if x)
         results.append(measured)
         print(_show(measured))
         if name == last_five:
@@ -337,6 +338,10 @@ def main(argv: list[str] | None = None) -> int:
     def save() -> None:  # after every size, so a long run that is stopped keeps what it has
         payload = {
             "machine": facts,
+            "commands": [
+                *facts.get("commands", []),
+                " ".join(["benchmarks/run.py", *sys.argv[1:]]),
+            ],
             "sizes": {k: asdict(v) | {"root": str(v.root)} for k, v in banks.items()},
             "results": [asdict(m) for m in results],
             "agreement": agreements,
