@@ -367,8 +367,8 @@ def write_results(path: Path, payload: dict[str, Any]) -> None:
     if m.get("resumed"):
         lines.append(
             f"- Resumed on {m['resumed']} (`--resume`): the measurements marked *second pass* "
-            "were run then, because their first run failed (e.g. killed when memory ran out); "
-            "all others are from the first pass."
+            "were run then (the last resume's date), because their first run failed or was stopped "
+            "at a lower memory cap; all others are from the first pass."
         )
     if m["uncommitted"]:
         lines.append(

@@ -318,12 +318,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"measuring {args.ref} = {sha[:12]} (extracted in {src})")
     facts = machine_facts(sha) | {"peak": "VmHWM"}
-    args.earlier = {}
+    args.earlier, args.commands = {}, []
     previous = out.with_suffix(".json")
     if args.resume and previous.is_file():
         before = json.loads(previous.read_text())
         if before["machine"].get("commit") == facts["commit"]:
             facts = before["machine"] | {"resumed": facts["date"]}
+            args.commands = before.get("commands", [])
             for r in before["results"]:
                 again = r["name"] in retry.get(r["size"], [])
                 if not again and (
@@ -339,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         payload = {
             "machine": facts,
             "commands": [
-                *facts.get("commands", []),
+                *args.commands,
                 " ".join(["benchmarks/run.py", *sys.argv[1:]]),
             ],
             "sizes": {k: asdict(v) | {"root": str(v.root)} for k, v in banks.items()},
