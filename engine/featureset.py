@@ -49,7 +49,7 @@ from engine.errors import Diagnostic, RuleError, suggest
 from engine.lists import LIST_REF, RefLists, load_lists
 from engine.paths import RULES_DIR
 from engine.schema import CUSTOMER_COLUMNS, TRANSACTION_COLUMNS
-from engine.spec import Param, ParseContext, parse_duration
+from engine.spec import ParseContext, parse_duration, parse_params
 from engine.yamldoc import Doc, KeyPath, load_docs, yaml_diagnostic
 
 __all__ = [
@@ -200,26 +200,6 @@ class FeatureSet:
 
 
 # -- parsing ----------------------------------------------------------------------------------
-
-
-def _params(doc: Doc, fs_id: str, raw: Any, errors: list[Diagnostic]) -> dict[str, Param]:
-    out: dict[str, Param] = {}
-    if raw is None:
-        return out
-    if not isinstance(raw, dict):
-        errors.append(doc.diagnostic(("params",), fs_id, "params must be a mapping"))
-        return out
-    for name, value in raw.items():
-        if isinstance(value, dict):
-            out[str(name)] = Param(
-                value.get("value"),
-                value.get("src"),
-                value.get("currency"),
-                str(value.get("note", "")),
-            )
-        else:
-            out[str(name)] = Param(value)
-    return out
 
 
 def _arg(ctx: ParseContext, keys: KeyPath, kind: str, raw: Any) -> Any:
@@ -394,7 +374,7 @@ def _parse(doc: Doc, lists: RefLists, source: str) -> tuple[FeatureSet | None, l
             errors.append(
                 doc.diagnostic((key,), fs_id, f"unknown key '{key}'", suggest(str(key), TOP_KEYS))
             )
-    params = _params(doc, fs_id, data.get("params"), errors)
+    params = parse_params(doc, fs_id, data.get("params"), errors)
     ctx = ParseContext(doc, fs_id, params, lists)
     window = ctx.duration(("window",), data.get("window", "90d"))
     segments = _segments(ctx, data.get("segments"))

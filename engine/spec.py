@@ -42,6 +42,7 @@ __all__ = [
     "RuleTest",
     "load_pack",
     "parse_duration",
+    "parse_params",
 ]
 
 PARAM_KEYS = ("value", "src", "currency", "note")
@@ -310,7 +311,8 @@ _ROW_COLUMNS: dict[str, pl.DataType] = {
 }
 
 
-def _params(doc: Doc, rule_id: str, raw: Any, errors: list[Diagnostic]) -> dict[str, Param]:
+def parse_params(doc: Doc, rule_id: str, raw: Any, errors: list[Diagnostic]) -> dict[str, Param]:
+    """A rule's (or feature set's) `params:`: values, with `src` for sourced numbers."""
     out: dict[str, Param] = {}
     if raw is None:
         return out
@@ -363,7 +365,7 @@ def _parse_rule(
     errors.extend(check_meta(doc, data, rule_id, KINDS))
     kind_name = data.get("kind")
     kind = KINDS.get(str(kind_name))
-    params = _params(doc, rule_id, data.get("params"), errors)
+    params = parse_params(doc, rule_id, data.get("params"), errors)
     for key, value in overrides.items():
         if key not in params:
             errors.append(
