@@ -95,16 +95,24 @@ def _snapshot(db: Path) -> dict[str, list[tuple[object, ...]]]:
             "alerts": con.sql(
                 "SELECT alert_id, rule_id, entity, episode_start, episode_end, measures, "
                 "window_start, window_end, peak_start, peak_end FROM alerts ORDER BY alert_id"
-            ).pl().rows(),
+            )
+            .pl()
+            .rows(),
             "evidence": con.sql(
                 "SELECT alert_id, txn_id FROM alert_transactions ORDER BY alert_id, txn_id"
-            ).pl().rows(),
+            )
+            .pl()
+            .rows(),
             "cases": con.sql(
                 "SELECT case_id, subject, score, escalated, n_alerts FROM cases ORDER BY case_id"
-            ).pl().rows(),
+            )
+            .pl()
+            .rows(),
             "case_alerts": con.sql(
                 "SELECT case_id, alert_id FROM case_alerts ORDER BY case_id, alert_id"
-            ).pl().rows(),
+            )
+            .pl()
+            .rows(),
         }
     finally:
         con.close()
