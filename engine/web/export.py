@@ -1,5 +1,5 @@
 """Exports of a case: an offline HTML report, the evidence as CSV, the network as GraphML and
-Cytoscape JSON.
+Cytoscape JSON (written by `graphs.export`, from the case graph turned into its frames).
 
 The report is one self-contained file: inline CSS (allowed here only), no script at all, and
 a Content-Security-Policy of its own in a meta tag, so a payment reference that slipped
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ET
+import tempfile
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -32,10 +33,14 @@ from engine.web.sections import (
     status_badge,
 )
 from engine.web.timeline import timeline_svg
+from graphs.export import cytoscape_json as graph_cytoscape_json
+from graphs.export import write_graphml
+from graphs.networks import EDGE_SCHEMA, MEMBER_SCHEMA, NETWORK_SCHEMA, Networks
 
 __all__ = [
     "REPORT_CSP",
     "attachment",
+    "case_networks",
     "cytoscape_json",
     "evidence_csv",
     "graphml",
@@ -47,7 +52,6 @@ __all__ = [
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 REPORT_CSS = Path(__file__).resolve().parent / "static" / "report.css"
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -118,58 +122,70 @@ def evidence_csv(frame: pl.DataFrame, /) -> str:
     return frame.with_columns([_defuse(pl.col(c)).alias(c) for c in text]).write_csv()
 
 
-_GRAPHML_KEYS = (
-    ("node", "label", "string"),
-    ("node", "kind", "string"),
-    ("node", "role", "string"),
-    ("node", "customer_id", "string"),
-    ("node", "n_alerts", "int"),
-    ("node", "alert_status", "string"),
-    ("node", "subject", "boolean"),
-    ("edge", "amount", "double"),
-    ("edge", "n", "int"),
-    ("edge", "first_ts", "string"),
-    ("edge", "last_ts", "string"),
-    ("edge", "alerted", "boolean"),
-)
+def case_networks(graph: Graph, /, *, case_id: str) -> Networks:
+    """The case graph as `graphs.networks.Networks` frames, for the exporters of `graphs/`.
+
+    The subject's accounts are the seeds; counterparties and channels are members too. A
+    node's alert status is not part of those frames (the report and the page show it).
+    """
+    nid = f"case-{case_id}"
+    flows: dict[str, list[Decimal]] = {n: [Decimal(0), Decimal(0), Decimal(0), Decimal(0)]
+                                       for n in graph.nodes}  # fmt: skip
+    edges = []
+    for (source, target), e in sorted(graph.edges.items()):
+        amount = Decimal(e["amount"])
+        flows[source][1] += amount
+        flows[source][3] += 1
+        flows[target][0] += amount
+        flows[target][2] += 1
+        edges.append(
+            {
+                "network_id": nid, "source": source, "target": target, "amount": amount,
+                "count": e["n"], "first_ts": datetime.fromisoformat(e["first_ts"]),
+                "last_ts": datetime.fromisoformat(e["last_ts"]), "channels": [],
+            }
+        )  # fmt: skip
+    members = [
+        {
+            "network_id": nid, "account_id": node, "name": a.get("label"),
+            "role": a.get("role"), "is_seed": bool(a.get("subject")),
+            "is_internal": a.get("kind") == "account" and a.get("customer_id") is not None,
+            "hops": 0 if a.get("subject") else 1, "n_alerts": int(a.get("n_alerts") or 0),
+            "rule_ids": list(a.get("rules") or []), "in_flow": flows[node][0],
+            "out_flow": flows[node][1], "n_in": int(flows[node][2]),
+            "n_out": int(flows[node][3]), "centrality": 0.0,
+        }
+        for node, a in sorted(graph.nodes.items())
+    ]  # fmt: skip
+    edge_frame = pl.DataFrame(edges, schema=EDGE_SCHEMA)
+    member_frame = pl.DataFrame(members, schema=MEMBER_SCHEMA)
+    summary = pl.DataFrame(
+        [
+            {
+                "network_id": nid, "n_members": len(members),
+                "n_internal": sum(m["is_internal"] for m in members),
+                "n_alerts": sum(m["n_alerts"] for m in members), "n_pillars": 0, "pillars": [],
+                "total_flow": sum((e["amount"] for e in edges), Decimal(0)),
+                "max_centrality": 0.0, "score": 0.0,
+                "first_ts": min((e["first_ts"] for e in edges), default=None),
+                "last_ts": max((e["last_ts"] for e in edges), default=None),
+                "seeds": [m["account_id"] for m in members if m["is_seed"]],
+            }
+        ],
+        schema=NETWORK_SCHEMA,
+    )  # fmt: skip
+    return Networks(summary, member_frame, edge_frame)
 
 
-def _xml_text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return _XML_ILLEGAL.sub("\ufffd", str(value))
+def graphml(graph: Graph, /, *, case_id: str) -> str:
+    """The case network as GraphML (directed), written by `graphs.export.write_graphml`."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "network.graphml"
+        write_graphml(case_networks(graph, case_id=case_id), path)
+        return path.read_text(encoding="utf-8")
 
 
-def graphml(graph: Graph, /) -> str:
-    """The network as GraphML (directed), for Gephi, yEd or Cytoscape desktop."""
-    root = ET.Element("graphml", xmlns="http://graphml.graphdrawing.org/xmlns")
-    for domain, name, kind in _GRAPHML_KEYS:
-        ET.SubElement(
-            root,
-            "key",
-            id=f"{domain[0]}_{name}",
-            attrib={"for": domain, "attr.name": name, "attr.type": kind},
-        )
-    g = ET.SubElement(root, "graph", id="case", edgedefault="directed")
-    names = {name for domain, name, _ in _GRAPHML_KEYS if domain == "node"}
-    for node_id, attrs in sorted(graph.nodes.items()):
-        node = ET.SubElement(g, "node", id=_xml_text(node_id))
-        for key, value in attrs.items():
-            if key in names and value is not None:
-                ET.SubElement(node, "data", key=f"n_{key}").text = _xml_text(value)
-    edge_names = {name for domain, name, _ in _GRAPHML_KEYS if domain == "edge"}
-    for i, ((source, target), attrs) in enumerate(sorted(graph.edges.items())):
-        edge = ET.SubElement(
-            g, "edge", id=f"e{i}", source=_xml_text(source), target=_xml_text(target)
-        )
-        for key, value in attrs.items():
-            if key in edge_names and value is not None:
-                ET.SubElement(edge, "data", key=f"e_{key}").text = _xml_text(value)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
-
-
-def cytoscape_json(graph: Graph, /) -> str:
-    """The network as Cytoscape JSON (`cy.json()` elements), for Cytoscape desktop or .js."""
-    payload = {"format_version": "1.0", "generated_by": f"moneytrail {__version__}"}
-    return json.dumps(payload | graph.cytoscape(), indent=1, default=str)
+def cytoscape_json(graph: Graph, /, *, case_id: str) -> str:
+    """The case network as Cytoscape JSON, from `graphs.export.cytoscape_json`."""
+    data = graph_cytoscape_json(case_networks(graph, case_id=case_id))
+    return json.dumps(data, indent=1, sort_keys=True, default=str)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -28,6 +28,8 @@ from engine.web.context import Context
 
 __all__ = ["MIN_TRAIL_AMOUNT", "Flow", "Graph", "case_graph", "expand", "node_details", "trail"]
 
+MAX_CASE_NODES = 150
+"""A case graph shows at most this many nodes of a stored network (more: expand)."""
 MAX_EXPAND = 40
 """At most this many edges added by one expansion (the largest by amount)."""
 MAX_TRAIL_HOPS = 6
@@ -55,6 +57,7 @@ class Graph:
 
     nodes: dict[str, dict[str, Any]]
     edges: dict[tuple[str, str], dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
 
     def cytoscape(self) -> dict[str, Any]:
         """Cytoscape.js JSON elements."""
@@ -152,12 +155,12 @@ def flows_touching(store: Store, context: Context, nodes: Iterable[str]) -> list
             seen.add(key)
             unique.append(f)
     stored = store.query(
-        "SELECT source, target, amount, n, first_ts, last_ts FROM network_edges "
+        "SELECT source, target, amount, first_ts FROM network_edges "
         "WHERE source IN (SELECT unnest(?::VARCHAR[])) OR target IN (SELECT unnest(?::VARCHAR[]))",
         [ids, ids],
     )
     have = {(f.source, f.target) for f in unique}
-    for s, t, amount, _n, first, _last in stored.iter_rows():
+    for s, t, amount, first in stored.iter_rows():
         if (s, t) not in have:
             unique.append(Flow(s, t, first, Decimal(str(amount or 0)), f"edge:{s}->{t}", False))
     return unique
@@ -193,24 +196,28 @@ def _describe_nodes(
     rank = {s: r for s, r in STATUS_RANK.items()}
     alerts = store.query(
         f"WITH {alert_status_sql()} "  # noqa: S608
-        "SELECT DISTINCT t.account_id, a.alert_id, a.subject_role, a.customer_id, s.status "
+        "SELECT DISTINCT t.account_id, a.alert_id, a.rule_id, a.subject_role, a.customer_id, "
+        "s.status "
         "FROM alert_transactions t JOIN alerts a USING (alert_id) "
         "JOIN alert_status s USING (alert_id) "
         "WHERE t.account_id IN (SELECT unnest(?::VARCHAR[])) "
-        "UNION SELECT a.entity, a.alert_id, a.subject_role, a.customer_id, s.status "
+        "UNION SELECT a.entity, a.alert_id, a.rule_id, a.subject_role, a.customer_id, s.status "
         "FROM alerts a JOIN alert_status s USING (alert_id) "
         "WHERE a.entity_type = 'account_id' AND a.entity IN (SELECT unnest(?::VARCHAR[]))",
         [accounts, accounts],
     )
+    # every column, so both layouts of network_members (with customer_id, or with name) serve
     members = store.query(
-        "SELECT account_id, any_value(customer_id) AS customer_id, any_value(role) AS role "
-        "FROM network_members WHERE account_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1",
+        "SELECT * FROM network_members WHERE account_id IN (SELECT unnest(?::VARCHAR[])) "
+        "ORDER BY network_id",
         [accounts],
     )
-    known: dict[str, dict[str, Any]] = {
-        r["account_id"]: {"customer_id": r["customer_id"], "role": r["role"]}
-        for r in members.iter_rows(named=True)
-    }
+    known: dict[str, dict[str, Any]] = {}
+    for r in members.iter_rows(named=True):
+        seen = known.setdefault(r["account_id"], {})
+        for key in ("customer_id", "role", "name"):
+            if r.get(key) is not None:
+                seen.setdefault(key, r[key])
     if context.transactions is not None:
         owners = (
             context.transactions.filter(pl.col("account_id").is_in(accounts))
@@ -251,10 +258,12 @@ def _describe_nodes(
         )
         nodes[node] = {
             "label": node,
+            "name": info.get("name"),
             "kind": "account",
             "role": node_role or ("unknown" if found or customer else "external"),
             "customer_id": customer,
             "n_alerts": len({r["alert_id"] for r in found}),
+            "rules": sorted({r["rule_id"] for r in found}),
             "alert_status": status,
             "subject": node in subject_accounts,
         }
@@ -287,23 +296,51 @@ def case_graph(
     )
     flows = _posting_flows(evidence, set(evidence["txn_id"].to_list()))
     networks = store.query(
-        "SELECT DISTINCT network_id FROM network_members "
-        "WHERE account_id IN (SELECT unnest(?::VARCHAR[]))",
+        "SELECT network_id, count(*) AS members FROM network_members WHERE network_id IN "
+        "(SELECT network_id FROM network_members WHERE account_id IN (SELECT unnest(?::VARCHAR[])))"
+        " GROUP BY 1 ORDER BY 1",
         [accounts],
-    )["network_id"].to_list()
-    if networks:
+    )
+    notes: list[str] = []
+    if networks.height:
         stored = store.query(
             "SELECT source, target, amount, first_ts FROM network_edges "
-            "WHERE network_id IN (SELECT unnest(?::VARCHAR[]))",
-            [networks],
+            "WHERE network_id IN (SELECT unnest(?::VARCHAR[])) "
+            "ORDER BY amount DESC, source, target",
+            [networks["network_id"].to_list()],
         )
-        have = {(f.source, f.target) for f in flows}
-        for s, t, amount, first in stored.iter_rows():
-            if (s, t) not in have:
-                flows.append(Flow(s, t, first, Decimal(str(amount or 0)), f"edge:{s}->{t}", False))
-    return _graph(
+        flows += _nearest(stored, flows, accounts)
+        shown = {n for f in flows for n in (f.source, f.target)} | set(accounts)
+        for network_id, members in networks.iter_rows():
+            if members > len(shown):
+                notes.append(
+                    f"The subject belongs to network {network_id} of {members:,} accounts: "
+                    f"showing the {len(shown):,} nearest (its flows with the subject first, then "
+                    "the largest). Expand a node to see more."
+                )
+    graph = _graph(
         store, context, flows, subject_accounts=set(accounts), role=role, extra_nodes=accounts
     )
+    graph.notes.extend(notes)
+    return graph
+
+
+def _nearest(stored: pl.DataFrame, flows: list[Flow], accounts: list[str]) -> list[Flow]:
+    """A stored network's edges, the subject's own first, then the largest, within the cap."""
+    have = {(f.source, f.target) for f in flows}
+    nodes = {n for f in flows for n in (f.source, f.target)} | set(accounts)
+    own = set(accounts)
+    rows = list(stored.iter_rows())
+    ordered = [r for r in rows if r[0] in own or r[1] in own]
+    ordered += [r for r in rows if not (r[0] in own or r[1] in own)]
+    added = []
+    for s, t, amount, first in ordered:
+        new = {s, t} - nodes
+        if (s, t) in have or len(nodes) + len(new) > MAX_CASE_NODES:
+            continue
+        nodes |= new
+        added.append(Flow(s, t, first, Decimal(str(amount or 0)), f"edge:{s}->{t}", False))
+    return added
 
 
 def expand(store: Store, context: Context, node: str, *, subject_accounts: set[str]) -> Graph:

@@ -341,6 +341,7 @@ def case_page(cf: CaseFile, *, token: str, sort: str, desc: bool, saved: bool) -
             class_="muted",
         ),
         legend,
+        [el("p", note, class_="notice") for note in cf.graph.notes],
         el(
             "div",
             el(

@@ -73,14 +73,14 @@ def _case(app: App, case_id: str, rest: list[str], query: dict[str, str]) -> Res
     if name == "network.graphml":
         return Response(
             200,
-            export.graphml(cf.graph).encode(),
+            export.graphml(cf.graph, case_id=case_id).encode(),
             "application/xml; charset=utf-8",
             export.attachment(f"{stem}-network.graphml"),
         )
     if name == "network.cyjs":
         return Response(
             200,
-            export.cytoscape_json(cf.graph).encode(),
+            export.cytoscape_json(cf.graph, case_id=case_id).encode(),
             "application/json",
             export.attachment(f"{stem}-network.cyjs"),
         )

@@ -133,9 +133,9 @@ def test_exports_of_a_planted_case(planted: Planted, tmp_path: Path) -> None:
 
     report = export.report_html(cf, db="<db>")
     graphml = tmp_path / "n.graphml"
-    graphml.write_text(export.graphml(cf.graph))
+    graphml.write_text(export.graphml(cf.graph, case_id="c1"))
     graph = nx.read_graphml(graphml)
-    cyjs = json.loads(export.cytoscape_json(cf.graph))
+    cyjs = json.loads(export.cytoscape_json(cf.graph, case_id="c1"))
     csv = export.evidence_csv(cf.evidence)
 
     csp = f'<meta http-equiv="Content-Security-Policy" content="{esc(export.REPORT_CSP)}">'
@@ -144,10 +144,13 @@ def test_exports_of_a_planted_case(planted: Planted, tmp_path: Path) -> None:
     assert not any(a.startswith("on") for a in attributes(report))
     assert SCRIPT not in report and "&lt;script&gt;" in report and "&lt;db&gt;" in report
     assert set(graph.nodes) == set(cf.graph.nodes) and IMG in graph.nodes
-    assert graph.is_directed() and graph.nodes["A1"]["subject"] is True
-    assert {e["data"]["id"] for e in cyjs["elements"]["edges"]} == {
-        f"{s}->{t}" for s, t in cf.graph.edges
-    }
+    assert graph.is_directed() and graph.nodes["A1"]["is_seed"] is True
+    assert graph.nodes["A1"]["rule_ids"] == "TS-WIRE-01"
+    assert graph.edges["A1", "B2"]["amount_exact"] == "9400.00"
+    assert {(e["data"]["source"], e["data"]["target"]) for e in cyjs["elements"]["edges"]} == set(
+        cf.graph.edges
+    )
+    assert {n["data"]["id"] for n in cyjs["elements"]["nodes"]} == set(cf.graph.nodes)
     assert "'" + FORMULA.replace('"', '""') in csv
     assert export.safe_name('../"x"') == "_x_"
 
@@ -170,16 +173,17 @@ def test_vendored_cytoscape_matches_its_recorded_hash() -> None:
 def test_a_stored_network_joins_the_case_graph(planted: Planted) -> None:
     with duckdb.connect(str(planted.db)) as con:
         con.execute("INSERT INTO networks (network_id, score) VALUES ('N1', 1.0)")
+        # the columns both layouts of the network tables have
         con.execute(
-            "INSERT INTO network_members VALUES ('N1', 'A1', 'C1', 'controller', 0.9, 1),"
-            " ('N1', 'Z9', NULL, 'victim', 0.1, 0)"
+            "INSERT INTO network_members (network_id, account_id, role, n_alerts) VALUES "
+            "('N1', 'A1', 'hub', 1), ('N1', 'Z9', 'possible_victim', 0)"
         )
         con.execute(
-            "INSERT INTO network_edges VALUES ('N1', 'Z9', 'A1', 2500.0, 4,"
-            " '2024-01-01 00:00:00+00', '2024-01-02 00:00:00+00')"
+            "INSERT INTO network_edges (network_id, source, target, amount, first_ts, last_ts) "
+            "VALUES ('N1', 'Z9', 'A1', 2500, '2024-01-01 00:00:00+00', '2024-01-02 00:00:00+00')"
         )
     with open_store(planted.db, read_only=True) as store:
         cf = load_case(store, load_context(), first_case(planted.db))
     assert cf is not None
     assert ("Z9", "A1") in cf.graph.edges and cf.graph.edges[("Z9", "A1")]["amount"] == "2500.00"
-    assert cf.graph.nodes["Z9"]["role"] == "victim"
+    assert cf.graph.nodes["Z9"]["role"] == "possible_victim"

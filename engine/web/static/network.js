@@ -130,8 +130,14 @@
     }
 
     function layout() {
-      cy.layout({ name: "cose", animate: false, randomize: false, nodeDimensionsIncludeLabels: true,
-        padding: 30 }).run();
+      // cose reads well but costs O(n^2) a step: large graphs get rings around the subject
+      var options = cy.nodes().length <= 250 ?
+        { name: "cose", animate: false, randomize: false, nodeDimensionsIncludeLabels: true,
+          padding: 30 } :
+        { name: "concentric", animate: false, padding: 30, minNodeSpacing: 8,
+          concentric: function (n) { return n.data("subject") ? 3 : (n.data("n_alerts") ? 2 : 1); },
+          levelWidth: function () { return 1; } };
+      cy.layout(options).run();
     }
 
     function merge(payload) {
