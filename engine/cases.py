@@ -97,7 +97,7 @@ def build_cases(
         .alias("subject_role"),
         pl.col("alert_id").sort().alias("_alerts"),
     )
-    n_pillars = pl.col("_pillars").list.len()
+    n_pillars = pl.col("_pillars").list.len().cast(pl.Int64)  # unsigned: 0 - 1 would wrap
     cases = cases.with_columns(
         (pl.col("_raw") * (1 + 0.5 * (n_pillars - 1).clip(lower_bound=0))).round(3).alias("score"),
         (

@@ -80,3 +80,17 @@ def test_alerts_keyed_on_a_beneficiary_concern_the_cited_customers() -> None:
     subjects = alert_subjects(alerts, evidence)
 
     assert sorted(subjects["subject"].to_list()) == ["C1", "C2"]
+
+
+def test_a_case_with_no_business_pillar_scores_its_weights() -> None:
+    alerts = _alerts(
+        [
+            ("a1", "ML-GATHSCAT-01", "C1", "A1", "network"),
+            ("a2", "ML-FANIN-01", "C1", "A1", "network"),
+        ]
+    )
+
+    cases, _ = build_cases(alerts)
+
+    assert cases["score"].to_list() == [2.0]  # weights 1 + 1, no pillar bonus, no wrap-around
+    assert cases["escalated"].to_list() == [False]
