@@ -14,22 +14,11 @@ from pathlib import Path
 
 import polars as pl
 
+from engine.alerts import EVIDENCE_COLUMNS
+
 __all__ = ["TXN_COLUMNS", "Context", "load_context"]
 
-TXN_COLUMNS = (
-    "txn_id",
-    "account_id",
-    "customer_id",
-    "ts_utc",
-    "direction",
-    "amount",
-    "currency",
-    "amount_base",
-    "channel",
-    "counterparty_account_id",
-    "counterparty_name",
-    "reference_text",
-)
+TXN_COLUMNS = EVIDENCE_COLUMNS  # the page shows what evidence rows carry
 
 
 @dataclass(frozen=True, slots=True)
