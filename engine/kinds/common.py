@@ -18,7 +18,6 @@ __all__ = [
     "Kind",
     "Plan",
     "evidence_in_windows",
-    "finish_measures",
     "hits_frame",
     "window_columns",
 ]
@@ -65,11 +64,6 @@ class Kind:
     partition_key: Callable[[Any], str | None]
     stage: int = 1  # 2: runs after the stage-1 rules and may read their alerts
     history: Callable[[Any], History] = lambda logic: WHOLE_HISTORY
-
-
-def finish_measures(names: list[str]) -> list[pl.Expr]:
-    """Exact decimal sums become floats only after aggregation, so thresholds compare alike."""
-    return [pl.col(n).cast(pl.Float64) for n in names]
 
 
 def hits_frame(frame: pl.LazyFrame, measure_names: list[str]) -> pl.LazyFrame:
