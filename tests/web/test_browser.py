@@ -97,16 +97,27 @@ def wait_for(page: Any, selector: str, timeout: int = 60_000) -> None:
         raise AssertionError(f"{selector}: network state {state!r}; panel: {panel}") from exc
 
 
-def click_node(page: Any, node_id: str) -> None:
-    """A real mouse click on a node where Cytoscape drew it."""
-    page.locator("#cy").scroll_into_view_if_needed()
-    pos = page.evaluate(
-        "id => { const n = window.moneytrailNetwork.getElementById(id);"
-        " window.moneytrailNetwork.center(n); return n.renderedPosition(); }",
-        node_id,
-    )
-    box = page.locator("#cy").bounding_box()
-    page.mouse.click(box["x"] + pos["x"], box["y"] + pos["y"])
+def click_node(page: Any, node_id: str, attempts: int = 5) -> None:
+    """A real mouse click on a node where Cytoscape drew it, until its details show.
+
+    The position is read just before the click; a layout or viewport still settling can move
+    the node in between, so a click that missed (the panel still says "Select a node") is
+    made again at the node's new place.
+    """
+    for _ in range(attempts):
+        page.locator("#cy").scroll_into_view_if_needed()
+        pos = page.evaluate(
+            "id => { const n = window.moneytrailNetwork.getElementById(id);"
+            " window.moneytrailNetwork.center(n); return n.renderedPosition(); }",
+            node_id,
+        )
+        box = page.locator("#cy").bounding_box()
+        page.mouse.click(box["x"] + pos["x"], box["y"] + pos["y"])
+        try:
+            page.wait_for_selector("#node-details dl", state="attached", timeout=3_000)
+            return
+        except Exception:
+            page.wait_for_timeout(500)
 
 
 def test_investigator_works_the_top_case(
