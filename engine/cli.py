@@ -15,6 +15,7 @@ import yaml
 from rich.console import Console
 
 from engine.errors import InputError, MoneytrailError, RuleError
+from engine.paths import SAMPLE_DIR, bank_files
 
 __all__ = ["app", "main"]
 
@@ -27,8 +28,6 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
-
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data" / "bank"
 
 
 def parse_params(items: list[str]) -> dict[str, dict[str, Any]]:
@@ -80,9 +79,10 @@ def scan(
     from engine.scan import ScanOptions, run_scan
 
     if sample:
-        inputs = [str(SAMPLE_DIR / "transactions.parquet")]
-        customers = customers or SAMPLE_DIR / "customers.parquet"
-        lists = lists or SAMPLE_DIR / "lists"
+        bank = bank_files(SAMPLE_DIR)
+        inputs = [str(bank.transactions)]
+        customers = customers or bank.customers
+        lists = lists or bank.lists
     if not inputs:
         raise InputError("scan: give input files (or --sample for the shipped sample bank)")
     options = ScanOptions(

@@ -11,24 +11,11 @@ import yaml
 from rich.console import Console
 
 from engine.errors import InputError
+from engine.paths import bank_files
 
 __all__ = ["register"]
 
 out = Console()
-
-
-def _bank(bank: Path) -> tuple[Path, Path, Path, Path]:
-    """The files of a generated bank folder."""
-    files = (
-        bank / "transactions.parquet",
-        bank / "customers.parquet",
-        bank / "lists",
-        bank / "truth" / "truth.parquet",
-    )
-    for path in files:
-        if not path.exists():
-            raise InputError(f"{bank}: not a generated bank folder (missing {path.name})")
-    return files
 
 
 def backtest(
@@ -56,11 +43,13 @@ def backtest(
     from engine.tune import backtest_run
 
     if bank is not None:
-        txns, customers, lists, truth_path = _bank(bank)
-        run_scan([txns], options=ScanOptions(customers=customers, lists=lists, db=db))
+        files = bank_files(bank, truth=True)
+        options = ScanOptions(customers=files.customers, lists=files.lists, db=db)
+        run_scan([files.transactions], options=options)
+        truth_path = files.truth
         truth_frame, people, name = (
             load_truth(truth_path),
-            pl.read_parquet(customers).select("customer_id"),
+            pl.read_parquet(files.customers).select("customer_id"),
             str(truth_path),
         )
     elif amlsim is not None:
@@ -102,7 +91,13 @@ def tune(
     from engine.spec import load_pack
     from engine.tune import plot_sweep, sweep
 
-    txns_path, customers_path, lists, truth_path = _bank(bank)
+    files = bank_files(bank, truth=True)
+    txns_path, customers_path, lists, truth_path = (
+        files.transactions,
+        files.customers,
+        files.lists,
+        files.truth,
+    )
     txns = read_transactions([txns_path]).transactions
     customers, _ = load_customers(customers_path)
     pack = load_pack(lists=load_lists(lists), only={rule})

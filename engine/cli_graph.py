@@ -93,12 +93,12 @@ def trail(
     sample: Annotated[bool, typer.Option(help="Use the shipped sample bank.")] = False,
 ) -> None:
     """Follow money forward (or backward) from an account through time-respecting paths."""
-    from engine.cli import SAMPLE_DIR
     from engine.ingest import read_transactions
+    from engine.paths import SAMPLE_DIR, bank_files
     from graphs.trail import trail as follow
 
     if sample:
-        inputs = [str(SAMPLE_DIR / "transactions.parquet")]
+        inputs = [str(bank_files(SAMPLE_DIR).transactions)]
     if not inputs:
         raise InputError("trail: give transaction files (or --sample)")
     when = datetime.fromisoformat(start)

@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 
 from engine.errors import InputError
+from engine.paths import bank_files
 
 __all__ = ["model_app", "register"]
 
@@ -47,11 +48,10 @@ def _sources(
 ) -> tuple[list[str], Path | None, Path | None]:
     """Input files, customers file and lists folder, from a bank folder or given directly."""
     if bank is not None:
-        if not (bank / "transactions.parquet").is_file():
-            raise InputError(f"{bank}: not a generated bank folder (no transactions.parquet)")
-        inputs = [str(bank / "transactions.parquet")]
-        customers = customers or bank / "customers.parquet"
-        lists = lists or (bank / "lists" if (bank / "lists").is_dir() else None)
+        files = bank_files(bank)
+        inputs = [str(files.transactions)]
+        customers = customers or files.customers
+        lists = lists or (files.lists if files.lists.is_dir() else None)
     if not inputs:
         raise InputError("give input files or --bank DIR")
     return inputs, customers, lists

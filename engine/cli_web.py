@@ -39,12 +39,13 @@ def serve(
 
     Reads the store read-only; writes only dispositions. Stop with Ctrl-C.
     """
-    from engine.cli import SAMPLE_DIR
+    from engine.paths import SAMPLE_DIR, bank_files
     from engine.web import load_context, make_server
 
     if sample:
-        transactions = transactions or [SAMPLE_DIR / "transactions.parquet"]
-        customers = customers or SAMPLE_DIR / "customers.parquet"
+        sample_bank = bank_files(SAMPLE_DIR)
+        transactions = transactions or [sample_bank.transactions]
+        customers = customers or sample_bank.customers
     context = None
     if transactions or customers:
         with err.status("reading the scanned files"):
