@@ -268,6 +268,14 @@ def _run_stages(
             txns, batch, customers=customers, context=context, streaming=streaming
         )
         skipped |= evaluation.skipped
+        # every rule's evidence is looked up in one small frame, not in all transactions
+        cited = pl.concat(
+            [h.select(pl.col("evidence").explode()) for h in evaluation.hits.values()]
+            + [pl.DataFrame(schema={"evidence": pl.String})]
+        )
+        evidenced = txns.join(
+            cited.unique().rename({"evidence": "txn_id"}), on="txn_id", how="semi"
+        )
         for item in batch:
             hits = evaluation.hits.get(item.rule.id)
             if hits is None:
@@ -278,7 +286,7 @@ def _run_stages(
                 hits = complete_hits(hits, rule_history(item), prior.state_start)
                 episodes = prior.for_rule(item.rule.id)
             alerts, evidence = build_alerts(
-                item.rule, hits, txns, entity_type=entity_type, prior=episodes
+                item.rule, hits, evidenced, entity_type=entity_type, prior=episodes
             )
             alert_parts.append(alerts)
             evidence_parts.append(evidence)
