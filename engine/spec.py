@@ -128,7 +128,6 @@ class Rule:
     tests: tuple[RuleTest, ...] = ()
     used_params: frozenset[str] = frozenset()
     columns: frozenset[str] = frozenset()
-    source_text: str = ""
     explain: str = ""
     batch_windows: bool = False  # an expression uses OVER: its result depends on the batch
 
@@ -424,7 +423,6 @@ def _parse_rule(
             used_params=frozenset(ctx.used_params),
             columns=frozenset(ctx.columns),
             batch_windows=ctx.batch_windows,
-            source_text=yaml.safe_dump(data, sort_keys=True),
             explain=str(data.get("explain", "")),
         ),
         errors,
