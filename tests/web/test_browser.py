@@ -100,24 +100,27 @@ def wait_for(page: Any, selector: str, timeout: int = 60_000) -> None:
 def click_node(page: Any, node_id: str, attempts: int = 5) -> None:
     """A real mouse click on a node where Cytoscape drew it, until its details show.
 
-    The position is read just before the click; a layout or viewport still settling can move
-    the node in between, so a click that missed (the panel still says "Select a node") is
-    made again at the node's new place.
+    The view is zoomed in on the node and its position read just before the click; a layout
+    or viewport still settling can move the node in between, so a click that missed (the
+    panel still says "Select a node", or shows another node) is made again at its new place.
     """
     for _ in range(attempts):
         page.locator("#cy").scroll_into_view_if_needed()
         pos = page.evaluate(
-            "id => { const n = window.moneytrailNetwork.getElementById(id);"
-            " window.moneytrailNetwork.center(n); return n.renderedPosition(); }",
+            "id => { const cy = window.moneytrailNetwork, n = cy.getElementById(id);"
+            " cy.zoom(Math.max(cy.zoom(), 2)); cy.center(n); return n.renderedPosition(); }",
             node_id,
         )
         box = page.locator("#cy").bounding_box()
         page.mouse.click(box["x"] + pos["x"], box["y"] + pos["y"])
         try:
             page.wait_for_selector("#node-details dl", state="attached", timeout=3_000)
-            return
         except Exception:
             page.wait_for_timeout(500)
+            continue
+        if node_id in page.locator("#node-details").inner_text():
+            return
+        page.wait_for_timeout(500)
 
 
 def test_investigator_works_the_top_case(

@@ -26,7 +26,7 @@
         "background-color": "#bdbdbd", "border-width": 1, "border-color": "#888"
       } },
       { selector: "node[?subject]", style: {
-        "width": 36, "height": 36, "font-weight": "bold", "font-size": 11
+        "width": 36, "height": 36, "font-weight": "bold", "font-size": 11, "z-index": 10
       } },
       { selector: "node[kind = 'channel']", style: { "shape": "round-rectangle" } },
       { selector: "node[kind = 'counterparty']", style: { "shape": "diamond" } }
