@@ -235,7 +235,9 @@ def wage_pool(
 ) -> pl.DataFrame:
     """HT-WAGE-01: several workers' salaries paid into one account.
 
-    The employee reference is `ultimate_party_name`, else `reference_text`. It names the holder
+    The employee reference is `reference_text` (typologies.md HT-WAGE-01: employee names or ids
+    in the payment reference). `ultimate_party_name` is not read: on a credit it is the ultimate
+    debtor (the employer behind a payroll bureau), never the employee. It names the holder
     when it holds the holder's surname and one of their other names (KYC `full_name`,
     `surname_norm`). Without KYC, distinct employee names differ from one another, so at
     least all but one of them are not the holder's; the rule then counts distinct names.
@@ -244,8 +246,7 @@ def wage_pool(
     needed = {"txn_type", "customer_id"}
     if not needed <= set(txns.columns):
         return empty_hits()
-    names = [c for c in ("ultimate_party_name", "reference_text") if c in txns.columns]
-    if not names:
+    if "reference_text" not in txns.columns:
         return empty_hits()
     originator = pl.coalesce(
         *[pl.col(c) for c in ("counterparty_account_id", "counterparty_name") if c in txns.columns],
@@ -258,7 +259,7 @@ def wage_pool(
         "txn_id",
         "ts_utc",
         originator.alias("originator"),
-        _tokens(pl.coalesce(*names), params.payroll_words).alias("ref"),
+        _tokens(pl.col("reference_text"), params.payroll_words).alias("ref"),
     )
     customers = context.customers
     if customers is not None and "full_name" in customers.columns:

@@ -171,6 +171,10 @@ class GatherScatterParams(Hygiene):
         min_in_cpty: Distinct senders. [default] §5: 3.
         min_out_cpty: Distinct receivers. [default] §5: 3.
         min_pass_share: Outflow over inflow. [default] §5: 0.8.
+        max_pass_share: Upper bound of it: a pass-through hub moves at most what it gathered;
+            one that pays out more in the window spends its own reserves, as a charity or a
+            payroll bureau disbursing many grants or wages against a few gifts does (§7.3
+            look-alikes). [default] 1.0, as `scatter_gather` and `stack`.
         max_overlap: Accounts allowed on both sides; 0 keeps the sides disjoint, which is
             what separates a ROSCA (members pay in and are paid out). [default] §5: 0.
     """
@@ -180,6 +184,7 @@ class GatherScatterParams(Hygiene):
     min_in_cpty: int = 3
     min_out_cpty: int = 3
     min_pass_share: float = 0.8
+    max_pass_share: float = 1.0
     max_overlap: int = 0
 
 
@@ -260,6 +265,7 @@ def gather_scatter(
             (pl.col("n_out_cpty") >= params.min_out_cpty)
             & (pl.col("n_overlap") <= params.max_overlap)
             & (pl.col("pass_share") >= params.min_pass_share)
+            & (pl.col("pass_share") <= params.max_pass_share)
         )
         .select(
             pl.col("hub").alias("entity"),

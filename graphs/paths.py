@@ -11,7 +11,7 @@ originator; `chain` the account the path starts from.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import networkx as nx
 import polars as pl
@@ -197,37 +197,35 @@ class StackParams(Hygiene):
 def stack(txns: pl.DataFrame, /, *, params: StackParams, context: GraphContext) -> pl.DataFrame:
     """ML-STACK-01: layers A -> B -> C where the middle layer forwards what it gets.
 
+    Relays (src -> mid -> dst within `max_hop_delay`) are grouped in time first: relays that
+    share an account are linked, and each linked group is cut into spans of at most `window`
+    (greedily from its earliest relay). Forwarding shares, layers and densities are measured
+    within one span, never across all time, so relays months apart through the same accounts
+    neither join a stack nor hide one.
+
     Entity: one row per first-layer originator.
     """
     edges = pruned_transfers(txns, hygiene=params)
     relays = (
         _relays(edges, window=params.window, max_hop_delay=params.max_hop_delay)
-        .with_columns(
-            (
-                to_float(pl.col("sum_out").sum().over("mid", "ep"))
-                / to_float(pl.col("sum_in").sum().over("mid", "ep"))
-            ).alias("mid_share")
-        )
+        .with_row_index("_relay")
         .collect()
     )
-    relays = relays.filter(
+    if relays.is_empty():
+        return empty_hits()
+    relays = relays.join(_spans(relays, window=params.window), on="_relay")
+    relays = relays.with_columns(
+        (
+            to_float(pl.col("sum_out").sum().over("mid", "span"))
+            / to_float(pl.col("sum_in").sum().over("mid", "span"))
+        ).alias("mid_share")
+    ).filter(
         (pl.col("mid_share") >= params.min_pass_share)
         & (pl.col("mid_share") <= params.max_pass_share)
     )
     if relays.is_empty():
         return empty_hits()
-    graph: nx.Graph[tuple[str, str]] = nx.Graph()
-    for src, mid, dst in relays.select("src", "mid", "dst").iter_rows():
-        graph.add_edge(("a", src), ("b", mid))
-        graph.add_edge(("b", mid), ("c", dst))
-    labels = [
-        {"layer_b": node[1], "component": n}
-        for n, component in enumerate(nx.connected_components(graph))
-        for node in component
-        if node[0] == "b"
-    ]
-    comp = pl.DataFrame(labels, schema={"layer_b": pl.String, "component": pl.Int64})
-    joined = relays.join(comp, left_on="mid", right_on="layer_b")
+    joined = relays.join(_components(relays, by="span"), on="_relay")
     found = (
         joined.group_by("component")
         .agg(
@@ -263,6 +261,42 @@ def stack(txns: pl.DataFrame, /, *, params: StackParams, context: GraphContext) 
         measures=["n_first", "n_middle", "n_last", "density_1", "density_2"],
         window=params.window,
     )
+
+
+def _components(relays: pl.DataFrame, *, by: str | None = None) -> pl.DataFrame:
+    """`_relay` -> `component`: relays linked through a shared middle account (A-B-C layers),
+    within one value of `by` when given."""
+    graph: nx.Graph[tuple[str, ...]] = nx.Graph()
+    cols = ["_relay", "src", "mid", "dst"] + ([by] if by else [])
+    for row in relays.select(cols).iter_rows():
+        relay, src, mid, dst = row[:4]
+        group = tuple(str(v) for v in row[4:])
+        graph.add_edge(("r", str(relay)), ("a", src, *group))
+        graph.add_edge(("r", str(relay)), ("b", mid, *group))
+        graph.add_edge(("r", str(relay)), ("c", dst, *group))
+    rows = [
+        {"_relay": int(node[1]), "component": n}
+        for n, component in enumerate(nx.connected_components(graph))
+        for node in component
+        if node[0] == "r"
+    ]
+    return pl.DataFrame(rows, schema={"_relay": pl.UInt32, "component": pl.Int64})
+
+
+def _spans(relays: pl.DataFrame, *, window: timedelta) -> pl.DataFrame:
+    """`_relay` -> `span`: each group of linked relays cut into spans of at most `window`,
+    greedily from its earliest relay (a relay belongs to the span its first inflow falls in)."""
+    comp = _components(relays)
+    ordered = (
+        relays.select("_relay", "first_ts").join(comp, on="_relay").sort("component", "first_ts")
+    )
+    rows: list[tuple[int, str]] = []
+    current: tuple[int, datetime] | None = None
+    for relay, ts, component in ordered.iter_rows():
+        if current is None or current[0] != component or ts - current[1] >= window:
+            current = (component, ts)
+        rows.append((relay, f"{component}@{current[1].isoformat()}"))
+    return pl.DataFrame(rows, schema={"_relay": pl.UInt32, "span": pl.String}, orient="row")
 
 
 @dataclass(frozen=True, slots=True)

@@ -422,3 +422,61 @@ def test_shared_beneficiary(case: str, customers: pl.DataFrame, payers: int, fir
         "shared_beneficiary", remit(payers), context=GraphContext(customers=customers)
     )
     assert (entities(hits) == {"BEN"}) is fires, case
+
+
+# --- regressions reported by rule authors ---------------------------------------------------
+
+
+def test_wage_pool_reads_the_reference_not_the_ultimate_party() -> None:
+    """HT-WAGE-01 names the employees in `reference_text`; on a credit `ultimate_party_name`
+    is the ultimate debtor (the employer behind a payroll bureau)."""
+    workers = ["SALARY ANA POPA", "SALARY IOANA RUSU", "SALARY MARIA LUCA"]
+    pooled = postings(
+        [
+            ("bureau", "acc", 1800, at(days=i), {
+                "txn_type": "salary", "reference_text": ref, "ultimate_party_name": "FARM LTD",
+            })
+            for i, ref in enumerate(workers)
+        ],
+        external=["bureau"],
+    )  # fmt: skip
+    assert entities(run_pattern("wage_pool", pooled, context=GraphContext(customers=HOLDER))) == {
+        "acc"
+    }
+    own = postings(
+        [
+            (f"b{i}", "acc", 900, at(days=i), {
+                "txn_type": "salary", "reference_text": "SALARY ION DINU",
+                "ultimate_party_name": employer,
+            })
+            for i, employer in enumerate(["FARM LTD", "SHOP SRL", "CAFE SA"])
+        ],
+        external=["b0", "b1", "b2"],
+    )  # fmt: skip
+    hits = run_pattern("wage_pool", own, context=GraphContext(customers=HOLDER))
+    assert hits.is_empty(), "three employers paying the holder's own wages"
+
+
+def test_gather_scatter_charity_disbursing_reserves_does_not_fire() -> None:
+    """A charity takes a few gifts and pays out grants from its reserves: out > in."""
+    gifts = [(f"d{i}", "CH", 300, at(i)) for i in range(4)]
+    grants = [("CH", f"g{i}", 1000, at(24 + i)) for i in range(4)]
+    assert run_pattern("gather_scatter", postings(gifts + grants)).is_empty()
+    params = PATTERNS["gather_scatter"].params(max_pass_share=float("inf"))
+    assert entities(run_pattern("gather_scatter", postings(gifts + grants), params=params)) == {
+        "CH"
+    }
+
+
+def test_stack_measures_layers_within_the_span() -> None:
+    """An unrelated relay through a middle account two months earlier neither joins the stack
+    nor hides it (the layers were once grouped across all time)."""
+    early = [("X", "B0", 700, at(days=-60)), ("B0", "Y", 690, at(days=-60, hours=5))]
+    assert entities(run_pattern("stack", postings(early + layers()))) == {"A0", "A1", "A2"}
+    # the two halves of a stack, 30 days apart, are not one stack
+    first = [(f"A{i}", f"B{j}", 700, at(i + j)) for i in range(3) for j in range(4)]
+    half_1 = first + [("B0", "C0", 690, at(20)), ("B1", "C1", 690, at(21))]
+    half_2 = [
+        (f"B{j}", f"C{k}", 690, at(days=30, hours=j + k)) for j in range(4) for k in range(3)
+    ] + [(f"A{i}", f"B{j}", 700, at(days=29, hours=i + j)) for i in range(1) for j in range(4)]
+    assert run_pattern("stack", postings(half_1 + half_2)).is_empty()
