@@ -5,9 +5,13 @@ account, until they close on their first account (at most `max_length` hops, sim
 account twice). Every path starts at the earliest transfer of its cycle, so each cycle
 instance is found exactly once and no rotation needs deduplicating.
 
-- time-respecting (the default): each hop is strictly after the previous one and within
-  `max_hop_delay`, its amount within [min_hop_ratio, max_hop_ratio] of the previous hop's,
-  and the loop closes within `span`.
+- time-respecting (the default): each hop is at or after the previous one (`same_time_ok`,
+  the default) or strictly after it (`same_time_ok=False`), within `max_hop_delay`, its amount
+  within [min_hop_ratio, max_hop_ratio] of the previous hop's, and the loop closes within
+  `span`. Ties count as in order because many feeds stamp transfers by booking day (AMLSim
+  and day-granular core-banking extracts give every transfer of a day the same time), so a
+  same-day round trip has no order to respect. Only an all-at-one-time loop has several
+  valid starting hops; it is reported once (instances are deduplicated on their transfers).
 - `time_respecting=False`, for data whose order within a motif cannot be trusted: the hops
   only have to fall within `span` after the first.
 
@@ -46,7 +50,11 @@ class CycleParams(Hygiene):
         span: The loop closes within this time. [src] §5: 30 d.
         max_hop_delay: Largest gap between consecutive hops (time-respecting only); None:
             only `span`. [default]
-        time_respecting: Strictly increasing timestamps around the loop. [src] §5: True.
+        time_respecting: Timestamps ordered around the loop. [src] §5: True.
+        same_time_ok: Tie semantics of that order: a hop at the same timestamp as the
+            previous one is in order (True: non-decreasing, the §5 hygiene reading "each
+            hop's timestamp comes after the previous hop's" at booking-day granularity) or not
+            (False: strictly increasing, the ML-CYCLE-01 wording). [default] True.
         min_hop_ratio: Each hop's amount over the previous hop's, lower bound. [src] §5: 0.7.
         max_hop_ratio: Upper bound (non-increasing amounts). [src] §5: 1.0.
         two_cycle_max_diff: Relative amount difference allowed in a 2-cycle. [src] §5: 0.1.
@@ -58,6 +66,7 @@ class CycleParams(Hygiene):
     span: timedelta = timedelta(days=30)
     max_hop_delay: timedelta | None = None
     time_respecting: bool = True
+    same_time_ok: bool = True
     min_hop_ratio: float = 0.7
     max_hop_ratio: float = 1.0
     two_cycle_max_diff: float = 0.1
@@ -131,7 +140,8 @@ def _links(edges: pl.DataFrame, *, params: CycleParams) -> pl.DataFrame:
     if params.time_respecting:
         if params.max_hop_delay is not None:
             reach = min(reach, params.max_hop_delay)
-        timing = (gap > timedelta(0)) & (gap <= reach) & (gap < params.span)
+        after = gap >= timedelta(0) if params.same_time_ok else gap > timedelta(0)
+        timing = after & (gap <= reach) & (gap < params.span)
     else:
         timing = gap.abs() < params.span
     ratio = to_float(pl.col("amount_2")) / to_float(pl.col("amount_1"))
@@ -162,6 +172,12 @@ def _search(edges: pl.DataFrame, *, params: CycleParams) -> Iterator[Found]:
         pl.col("ts_utc").alias("first_ts"),
         pl.col("txn_id").alias("tail"),
     )
+    # the first transfer of a path is the earliest of its cycle (with ties: one of the earliest)
+    not_before = (
+        pl.col("ts_2") >= pl.col("first_ts")
+        if params.same_time_ok
+        else pl.col("ts_2") > pl.col("first_ts")
+    )
     closed: list[pl.DataFrame] = []
     for length in range(1, params.max_length + 1):
         is_closed = pl.col("head") == pl.col("nodes").list.first()
@@ -173,7 +189,7 @@ def _search(edges: pl.DataFrame, *, params: CycleParams) -> Iterator[Found]:
             paths.filter(~is_closed)
             .join(links, left_on="tail", right_on="txn_1")
             .filter(
-                (pl.col("ts_2") > pl.col("first_ts"))
+                not_before
                 & (pl.col("ts_2") - pl.col("first_ts") < params.span)
                 & (
                     ~pl.col("nodes").list.contains(pl.col("dst"))
@@ -193,6 +209,12 @@ def _search(edges: pl.DataFrame, *, params: CycleParams) -> Iterator[Found]:
     found = pl.concat(closed) if closed else pl.DataFrame()
     if found.is_empty():
         return
+    # a loop whose earliest hops share a timestamp is grown from each of them: keep one
+    found = (
+        found.with_columns(pl.col("txns").list.sort().alias("_key"))
+        .unique("_key", keep="first", maintain_order=True)
+        .select("txns", "nodes")
+    )
     hops = {
         txn_id: _Hop(ts, amount, txn_id, reference or "")
         for txn_id, ts, amount, reference in edges.select(

@@ -11,7 +11,8 @@ from typing import Any
 
 import polars as pl
 
-from engine.schema import MONEY, TRANSACTION_COLUMNS
+from engine.ingest import read_transactions
+from engine.schema import TRANSACTION_COLUMNS
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -93,57 +94,15 @@ def measures(hits: pl.DataFrame) -> list[dict[str, Any]]:
     return [json.loads(m) for m in hits.get_column("measures")]
 
 
-# TODO: switch to engine.ingest with the AMLSim mapping once it exists.
 def amlsim_postings(run: Path) -> pl.DataFrame:
-    """AMLSim `transactions.csv.gz` as canonical postings (an out and an in per row).
-
-    All accounts are internal; TRANSFER becomes channel 'wire'; amounts are Decimal(18,2).
+    """AMLSim `transactions.csv.gz` as canonical postings, read as a user would: through
+    `engine.ingest.read_transactions` with the shipped `amlsim` mapping (an out and an in
+    posting per transfer; the is_sar and alert_id labels are kept apart, never in the frame).
     """
-    raw = pl.read_csv(
-        run / "transactions.csv.gz",
-        schema_overrides={"orig_acct": pl.String, "bene_acct": pl.String, "base_amt": pl.String},
-    )
-    base = raw.select(
-        pl.col("tran_id").cast(pl.String).alias("tid"),
-        pl.col("orig_acct"),
-        pl.col("bene_acct"),
-        pl.col("tran_timestamp").str.to_datetime(time_zone="UTC", time_unit="us").alias("ts_utc"),
-        pl.col("base_amt").str.to_decimal(scale=2).cast(MONEY).alias("amount"),
-        pl.when(pl.col("tx_type") == "TRANSFER")
-        .then(pl.lit("wire"))
-        .otherwise(pl.lit("internal"))
-        .alias("channel"),
-    )
-    sides = []
-    for direction, account, cpty in (
-        ("out", "orig_acct", "bene_acct"),
-        ("in", "bene_acct", "orig_acct"),
-    ):
-        sides.append(
-            base.select(
-                (pl.col("tid") + f"-{direction}").alias("txn_id"),
-                pl.col(account).alias("account_id"),
-                "ts_utc",
-                pl.lit(direction).alias("direction"),
-                "amount",
-                pl.lit("USD").alias("currency"),
-                "channel",
-                pl.col(account).alias("customer_id"),
-                pl.col("amount").alias("amount_base"),
-                pl.lit("transfer").alias("txn_type"),
-                pl.col(cpty).alias("counterparty_account_id"),
-                pl.lit("individual").alias("counterparty_type"),
-            )
-        )
-    out = pl.concat(sides)
-    missing = {
-        c: pl.lit(None, t).alias(c) for c, t in TRANSACTION_COLUMNS.items() if c not in out.columns
-    }
-    return (
-        out.with_columns(*missing.values())
-        .select(list(TRANSACTION_COLUMNS))
-        .cast(TRANSACTION_COLUMNS)
-    )  # type: ignore[arg-type]
+    ingested = read_transactions([run / "transactions.csv.gz"], mapping="amlsim")
+    if not ingested.rejects.is_empty():
+        raise AssertionError(f"{run}: {ingested.rejects.height} AMLSim rows rejected")
+    return ingested.transactions
 
 
 def amlsim_alerts(run: Path) -> pl.DataFrame:

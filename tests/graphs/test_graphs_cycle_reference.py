@@ -41,8 +41,9 @@ def reference(txns, params: CycleParams) -> set[frozenset[str]]:
             for combo in itertools.product(*choices):
                 ts = [h["ts_utc"] for h in combo]
                 amounts = [float(h["amount"]) for h in combo]
+                lowest = timedelta(0) if params.same_time_ok else timedelta(microseconds=1)
                 ok = ts[-1] - ts[0] < params.span and all(
-                    timedelta(0) < ts[i + 1] - ts[i] <= delay
+                    lowest <= ts[i + 1] - ts[i] <= delay
                     and params.min_hop_ratio <= amounts[i + 1] / amounts[i] <= params.max_hop_ratio
                     for i in range(n - 1)
                 )
@@ -52,15 +53,23 @@ def reference(txns, params: CycleParams) -> set[frozenset[str]]:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(transfer, min_size=2, max_size=12), st.sampled_from([None, 24, 48]))
-@example([("a", "b", 1000.0, 0), ("b", "c", 900.0, 10), ("c", "a", 800.0, 20)], None)
-@example([("a", "b", 500.0, 0), ("b", "a", 490.0, 30), ("b", "a", 480.0, 40)], 24)
-def test_search_matches_reference(items: list[tuple], delay_h: int | None) -> None:
+@given(
+    st.lists(transfer, min_size=2, max_size=12),
+    st.sampled_from([None, 24, 48]),
+    st.booleans(),
+)
+@example([("a", "b", 1000.0, 0), ("b", "c", 900.0, 10), ("c", "a", 800.0, 20)], None, True)
+@example([("a", "b", 500.0, 0), ("b", "a", 490.0, 30), ("b", "a", 480.0, 40)], 24, False)
+@example([("a", "b", 1000.0, 5), ("b", "c", 900.0, 5), ("c", "a", 800.0, 5)], None, True)
+@example([("a", "b", 1000.0, 5), ("b", "c", 900.0, 5), ("c", "a", 800.0, 9)], None, False)
+def test_search_matches_reference(items: list[tuple], delay_h: int | None, ties: bool) -> None:
+    """Both tie semantics: same-time hops in order (the default) or strictly increasing."""
     txns = postings([(s, t, a, at(hours=h)) for s, t, a, h in items])
     params = CycleParams(
         span=timedelta(hours=72),
         max_hop_delay=None if delay_h is None else timedelta(hours=delay_h),
         max_length=4,
+        same_time_ok=ties,
     )
     fast = {
         frozenset(h.txn_id for h in hops)

@@ -146,6 +146,34 @@ def test_cycle_near_misses(case: str, loop: list[tuple[Any, ...]]) -> None:
     assert run_pattern("cycle", postings(loop)).is_empty(), case
 
 
+SAME_DAY = [("a", "b", 1000, at(0)), ("b", "c", 950, at(0)), ("c", "a", 900, at(0))]
+SAME_START = [("a", "b", 1000, at(0)), ("b", "c", 950, at(0)), ("c", "a", 900, at(20))]
+
+
+@pytest.mark.parametrize("loop", [SAME_DAY, SAME_START], ids=["all one time", "first two tie"])
+def test_cycle_ties_are_in_order_by_default(loop: list[tuple[Any, ...]]) -> None:
+    """Day-stamped feeds: hops at the same timestamp are in order, and the loop is one finding
+    (one hit per member, its three transfers), however many of its hops tie."""
+    hits = run_pattern("cycle", postings(loop))
+    assert entities(hits) == {"a", "b", "c"}
+    assert hits.height == 3
+    assert all(len(e) == 3 for e in hits.get_column("evidence").to_list())
+
+
+@pytest.mark.parametrize("loop", [SAME_DAY, SAME_START], ids=["all one time", "first two tie"])
+def test_cycle_strict_order_rejects_ties(loop: list[tuple[Any, ...]]) -> None:
+    params = PATTERNS["cycle"].params(same_time_ok=False)
+    assert run_pattern("cycle", postings(loop), params=params).is_empty()
+
+
+def test_cycle_ties_do_not_rescue_an_earlier_hop() -> None:
+    """A tie is in order; a hop before the previous one is not, in either semantics."""
+    loop = [("a", "b", 1000, at(5)), ("b", "c", 950, at(5)), ("c", "a", 900, at(4))]
+    for ties in (True, False):
+        params = PATTERNS["cycle"].params(same_time_ok=ties)
+        assert run_pattern("cycle", postings(loop), params=params).is_empty(), ties
+
+
 def test_two_cycle_with_close_amounts_fires() -> None:
     hits = run_pattern("cycle", postings([("a", "b", 500, at(0)), ("b", "a", 480, at(days=3))]))
     assert entities(hits) == {"a", "b"}
@@ -475,7 +503,7 @@ def test_stack_measures_layers_within_the_span() -> None:
     assert entities(run_pattern("stack", postings(early + layers()))) == {"A0", "A1", "A2"}
     # the two halves of a stack, 30 days apart, are not one stack
     first = [(f"A{i}", f"B{j}", 700, at(i + j)) for i in range(3) for j in range(4)]
-    half_1 = first + [("B0", "C0", 690, at(20)), ("B1", "C1", 690, at(21))]
+    half_1 = [*first, ("B0", "C0", 690, at(20)), ("B1", "C1", 690, at(21))]
     half_2 = [
         (f"B{j}", f"C{k}", 690, at(days=30, hours=j + k)) for j in range(4) for k in range(3)
     ] + [(f"A{i}", f"B{j}", 700, at(days=29, hours=i + j)) for i in range(1) for j in range(4)]
