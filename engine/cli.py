@@ -73,6 +73,14 @@ def scan(
             "(same alerts as a full rescan of everything scanned so far)."
         ),
     ] = False,
+    engine: Annotated[
+        str, typer.Option(help="local (one process) or ray (partitions as Ray tasks).")
+    ] = "local",
+    buckets: Annotated[int, typer.Option(help="With --engine ray: hash buckets per key.")] = 8,
+    address: Annotated[
+        str | None,
+        typer.Option(help="With --engine ray: the cluster to join (default: start one here)."),
+    ] = None,
 ) -> None:
     """Scan transaction files with the rule pack and write alerts and cases to the store."""
     from engine.report import print_scan_summary
@@ -85,6 +93,14 @@ def scan(
         lists = lists or bank.lists
     if not inputs:
         raise InputError("scan: give input files (or --sample for the shipped sample bank)")
+    if engine not in ("local", "ray"):
+        raise InputError(f"--engine {engine}: use local or ray")
+    if engine == "ray":
+        from engine.ray_engine import require_ray
+
+        require_ray()  # before reading any input
+    if buckets < 1:
+        raise InputError(f"--buckets {buckets}: need at least 1")
     options = ScanOptions(
         customers=customers,
         mapping=mapping,
@@ -95,6 +111,9 @@ def scan(
         lists=lists,
         fx=fx,
         incremental=incremental,
+        engine=engine,
+        buckets=buckets,
+        address=address,
     )
     with err.status("loading rules") as status:
         result = run_scan(inputs, options=options, on_stage=lambda s: status.update(f"{s} ..."))
@@ -183,6 +202,10 @@ cli_model.register(app)
 from engine import cli_web  # noqa: E402
 
 cli_web.register(app)
+
+from engine import cli_partition  # noqa: E402
+
+cli_partition.register(app)
 
 
 def main() -> None:

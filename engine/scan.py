@@ -48,6 +48,9 @@ class ScanOptions:
     fx: Path | None = None
     base_currency: str = "USD"
     incremental: bool = False
+    engine: str = "local"  # or "ray": partition-safe rules as Ray tasks (engine.ray_engine)
+    buckets: int = 8  # with engine "ray": hash buckets per partition key
+    address: str | None = None  # with engine "ray": a cluster to join (None: start one here)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +117,19 @@ def run_scan(
         context = EvalContext(
             customers=None if customers is None else customers.lazy(), lists=lists.tables
         )
-        all_alerts, all_evidence, skipped = _run_stages(
-            txns, compiled, customers, context, streaming=options.streaming, on_stage=stage,
-            prior=prior,
-        )  # fmt: skip
+        if options.engine == "ray":
+            from engine.ray_engine import run_stages_on_ray
+
+            all_alerts, all_evidence, skipped = run_stages_on_ray(
+                txns, compiled, customers, context, buckets=options.buckets,
+                address=options.address, streaming=options.streaming,
+                incremental=prior is not None, on_stage=stage, progress=on_stage,
+            )  # fmt: skip
+        else:
+            all_alerts, all_evidence, skipped = _run_stages(
+                txns, compiled, customers, context, streaming=options.streaming, on_stage=stage,
+                prior=prior,
+            )  # fmt: skip
         stage("cases")
         retired: tuple[str, ...] = ()
         case_input = all_alerts
