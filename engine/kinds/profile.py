@@ -1,11 +1,14 @@
 """The `profile` kind: an entity against its own history, its peers, or its KYC declarations.
 
 Measures are computed per entity per calendar period (`period: month`). Every entity gets a
-row for every period of the data (a quiet month is a zero, not a gap), so the baseline is
-honest. The `having` condition may use, for each measure `m`: `m`, `m_baseline` (mean of the
-previous `baseline` periods), `m_std`, `m_z` (z-score), `m_ratio` (m / baseline),
-`m_peer_pct` (percentile rank among the entity's `segment` in the same period, 0-1) and
-`m_peer_median`; plus any KYC column (e.g. `declared_annual_income`).
+row for every period of the data from the period of its first transaction on (a quiet month
+is a zero, not a gap; a month before the entity existed is no month at all), so the baseline
+is honest: an account opened last month has one month of history, not six quiet ones. The
+`having` condition may use, for each measure `m`: `m`, `m_baseline` (mean of the previous
+`baseline` periods), `m_std`, `m_z` (z-score), `m_ratio` (m / baseline), `m_peer_pct`
+(percentile rank among the entity's `segment` in the same period, 0-1) and `m_peer_median`
+(median of the *other* entities of the segment in that period; null when it has no other);
+plus any KYC column (e.g. `declared_annual_income`). Peers are the entities active by then.
 """
 
 from __future__ import annotations
@@ -108,8 +111,17 @@ def _build(logic: Profile) -> Plan:
         attrs = [logic.by] + [
             c for c in {*logic.kyc, *([logic.segment] if logic.segment else [])} if c != logic.by
         ]
-        entities = base.group_by(logic.by).agg([pl.col(c).first() for c in attrs if c != logic.by])
-        grid = entities.join(periods, how="cross").join(per, on=[logic.by, "_period"], how="left")
+        entities = base.group_by(logic.by).agg(
+            pl.col("ts_utc").min().dt.truncate(logic.every).alias("_first"),
+            *[pl.col(c).first() for c in attrs if c != logic.by],
+        )
+        # the grid: every entity x every period of the data from its first period on
+        grid = (
+            entities.join(periods, how="cross")
+            .filter(pl.col("_period") >= pl.col("_first"))
+            .drop("_first")
+            .join(per, on=[logic.by, "_period"], how="left")
+        )
         grid = grid.with_columns(
             [pl.col(n).cast(pl.Float64).fill_null(0.0) for n, _ in logic.measures]
         )
@@ -133,8 +145,8 @@ def _build(logic: Profile) -> Plan:
                     (pl.col(n).rank("max").over(group) - 1)
                     / (pl.len().over(group) - 1).clip(lower_bound=1)
                 ).alias(f"{n}_peer_pct"),
-                pl.col(n).median().over(group).alias(f"{n}_peer_median"),
             )
+            grid = _with_peer_median(grid, n, group)
         triggers = (
             grid.filter(logic.having.fill_null(False))
             .rename({logic.by: "entity"})
@@ -147,6 +159,55 @@ def _build(logic: Profile) -> Plan:
         return hits_frame(evidence_in_windows(triggers, events, by=logic.by), out_names)
 
     return plan
+
+
+def _with_peer_median(grid: pl.LazyFrame, n: str, group: list[str]) -> pl.LazyFrame:
+    """`{n}_peer_median`: the median of `n` over the other entities of the row's group.
+
+    Without its own value the group has M = N - 1 values; each row's own value sits at its
+    ordinal rank r among the sorted values s, so the others' sorted value at k is s[k] below r
+    and s[k + 1] from r on. Only s around the middle is needed: c = (N - 1) // 2 gives
+    s[c] or s[c + 1] when N is even, the mean of the two around s[c] when N is odd. Rows with
+    a null value are not in the group; their peer median is the median of the group.
+    """
+    valid = pl.col(n).is_not_null() & pl.col(n).is_not_nan()
+    middle = (pl.col("_sorted").list.len() - 1) // 2
+    mids = (
+        grid.filter(valid)
+        .group_by(group)
+        .agg(pl.col(n).sort().alias("_sorted"), pl.col(n).median().alias("_all"))
+        .with_columns(
+            pl.col("_sorted").list.len().alias("_n"),
+            *[
+                pl.col("_sorted").list.get(middle + k, null_on_oob=True).alias(f"_s{k + 1}")
+                for k in (-1, 0, 1)
+            ],
+        )
+        .drop("_sorted")
+    )
+    rank = (pl.when(valid).then(pl.col(n)).rank("ordinal").over(group) - 1).cast(pl.Int64)
+    c = (pl.col("_n") - 1) // 2
+
+    def other(k: pl.Expr, at_k: str, after_k: str) -> pl.Expr:
+        return pl.when(k < pl.col("_r")).then(pl.col(at_k)).otherwise(pl.col(after_k))
+
+    even = other(c, "_s1", "_s2")
+    odd = (other(c - 1, "_s0", "_s1") + other(c, "_s1", "_s2")) / 2
+    median = (
+        pl.when(~valid)
+        .then(pl.col("_all"))
+        .when(pl.col("_n") <= 1)
+        .then(None)
+        .when(pl.col("_n") % 2 == 0)
+        .then(even)
+        .otherwise(odd)
+    )
+    return (
+        grid.with_columns(rank.alias("_r"))
+        .join(mids, on=group, how="left", nulls_equal=True, maintain_order="left")
+        .with_columns(median.cast(pl.Float64).alias(f"{n}_peer_median"))
+        .drop("_r", "_n", "_all", "_s0", "_s1", "_s2")
+    )
 
 
 def _profile_history(logic: Profile) -> History:

@@ -337,8 +337,9 @@ def profile(
 ) -> list[Hit]:
     """Per entity and calendar period, measures against the entity's previous `baseline`
     periods (mean, sample std, z, ratio) and against its segment in the same period (rank
-    percentile, median). Every entity that transacts has every period the data has; a quiet
-    one measures zero."""
+    percentile, median of the others). Every entity that transacts has every period the data
+    has from the period of its first transaction on; a quiet one measures zero. Peers are the
+    entities of the segment that have a cell in that period."""
     base = [r for r in rows if r[by] is not None]
     periods = sorted({period_start(r["ts_utc"], period) for r in base})
     entities = sorted({r[by] for r in base})
@@ -347,8 +348,13 @@ def profile(
     }
     events = _events(base, by, where)
     grid: dict[tuple[str, datetime], dict[str, Any]] = {}
+    first = {
+        e: min(period_start(r["ts_utc"], period) for r in base if r[by] == e) for e in entities
+    }
     for e in entities:
         for p in periods:
+            if p < first[e]:
+                continue
             inside = [x for x in events.get(e, []) if period_start(x["ts_utc"], period) == p]
             measured = measure(inside) if inside else {}
             grid[e, p] = {"_evidence": _ids(inside)} | {
@@ -359,16 +365,19 @@ def profile(
         for name in names:
             cell.setdefault(name, 0.0)
     for e in entities:
-        for i, p in enumerate(periods):
+        own = [p for p in periods if (e, p) in grid]
+        for i, p in enumerate(own):
             cell = grid[e, p]
             for n in names:
-                previous = [grid[e, q][n] for q in periods[max(0, i - baseline) : i]]
+                previous = [grid[e, q][n] for q in own[max(0, i - baseline) : i]]
                 mean = std = None
                 if len(previous) >= min_baseline:
                     mean = sum(previous) / len(previous)
                     std = statistics.stdev(previous) if len(previous) > 1 else None
                 value = cell[n]
-                peers = [grid[o, p][n] for o in entities if group_of[o] == group_of[e]]
+                peers = [
+                    grid[o, p][n] for o in entities if group_of[o] == group_of[e] and (o, p) in grid
+                ]
                 cell[f"{n}_baseline"] = mean
                 cell[f"{n}_std"] = std
                 cell[f"{n}_z"] = (value - mean) / std if mean is not None and std else None
@@ -376,7 +385,9 @@ def profile(
                 cell[f"{n}_peer_pct"] = (sum(v <= value for v in peers) - 1) / max(
                     len(peers) - 1, 1
                 )
-                cell[f"{n}_peer_median"] = statistics.median(peers)
+                others = list(peers)
+                others.remove(value)
+                cell[f"{n}_peer_median"] = statistics.median(others) if others else None
     hits = []
     for (e, p), cell in grid.items():
         if having(cell):

@@ -538,7 +538,9 @@ def test_profile_peer_percentile(rows: list[dict[str, Any]]) -> None:
         min_baseline=1,
         segment=lambda r: segment[r["customer_id"]],
         having=lambda m: (
-            naive.ge(m["total_peer_pct"], 0.75) and m["total"] > m["total_peer_median"]
+            naive.ge(m["total_peer_pct"], 0.75)
+            and m["total_peer_median"] is not None
+            and m["total"] > m["total_peer_median"]
         ),
     )
     check(PEERS, rows, expected, customers=KYC)
@@ -601,3 +603,56 @@ def test_sequence_repeat_count_takes_a_param() -> None:
     assert naive.rule(SEQUENCE_REPEAT).logic.repeat == 3
     with pytest.raises(RuleError, match=r"repeat\.count: expected a whole number, not 'two'"):
         naive.rule(SEQUENCE_REPEAT.replace("$chains", "two"))
+
+
+NEW_ACCOUNT = """
+id: XX-PROF-03
+title: a day far above the account's own baseline
+kind: profile
+by: account_id
+period: day
+measures:
+  total: "sum(amount_base)"
+baseline: {periods: 3, min_periods: 3}
+having: "total_ratio >= 2"
+"""
+
+
+def test_profile_baseline_starts_at_the_first_activity() -> None:
+    """Regression: the grid zero-filled days before an account's first transaction, so an
+    account new on day 3 had a 'quiet' baseline and its second day read as a burst."""
+    rows = [_row(1, 0, account_id="OLD"), _row(2, 24, account_id="OLD")]
+    rows += [_row(3, 48, account_id="OLD"), _row(4, 72, account_id="OLD")]
+    rows += [
+        _row(5, 72, account_id="NEW"),
+        _row(6, 96, account_id="NEW", amount_base=Decimal(5000)),
+        _row(7, 96, account_id="OLD", amount_base=Decimal(5000)),
+    ]
+    got = naive.engine_alerts(naive.rule(NEW_ACCOUNT), rows)
+    assert [a.entity for a in got] == ["OLD"]  # NEW has one day of history, not three
+
+
+PEER_MEDIAN = """
+id: XX-PROF-04
+title: far above the median of the other customers
+kind: profile
+by: account_id
+period: month
+measures:
+  total: "sum(amount_base)"
+having: "total >= 3 * total_peer_median"
+"""
+
+
+@pytest.mark.parametrize(("peers", "fires"), [(("100", "100"), True), (("100",), True)])
+def test_profile_peer_median_leaves_the_entity_out(peers: tuple[str, ...], fires: bool) -> None:
+    """Regression: the peer median included the entity itself, so with one or two peers a
+    large account pulled the median up to itself and never stood out."""
+    rows = [_row(1, 0, account_id="BIG", amount_base=Decimal(1000))]
+    rows += [
+        _row(2 + i, 1, account_id=f"P{i}", amount_base=Decimal(v)) for i, v in enumerate(peers)
+    ]
+    got = naive.engine_alerts(naive.rule(PEER_MEDIAN), rows)
+    assert ([a.entity for a in got] == ["BIG"]) is fires
+    alone = naive.engine_alerts(naive.rule(PEER_MEDIAN), rows[:1])
+    assert alone == []  # no other entity: no peer median
