@@ -36,6 +36,9 @@ class HubParams(Hygiene):
     Attributes:
         window: Graph window. [src] HT-HUB-01: 30 d.
         feeder_rules: Alerts that make a sender a suspected victim. [src] HT-HUB-01.
+            HT-SHARED-01 names the common beneficiary, not the victims, and runs in the same
+            scan stage as this rule, so its victims are found here: the cluster members whose
+            payments make an HT-SHARED-01 finding (its default thresholds) on the same data.
         signal_rules: Alerts on the hub that count as its outflow signal. [src] HT-HUB-01.
         min_feeders: Distinct flagged senders. [default] HT-HUB-01: 3.
         min_feeder_share: Their share of the hub's inflows. [default] HT-HUB-01: 0.5.
@@ -65,6 +68,14 @@ def _flagged(txns: pl.DataFrame, alerts: pl.DataFrame, rules: tuple[str, ...]) -
     )
 
 
+def _shared_payers(txns: pl.DataFrame, context: GraphContext) -> pl.Series:
+    """Accounts of HT-SHARED-01 suspected victims: cluster members whose payments to a common
+    beneficiary make a `shared_beneficiary` finding (its evidence), on the same data."""
+    found = shared_beneficiary(txns, params=SharedBeneficiaryParams(), context=context)
+    ids = found.get_column("evidence").explode().drop_nulls().implode()
+    return txns.filter(pl.col("txn_id").is_in(ids)).get_column("account_id").unique()
+
+
 def hub(txns: pl.DataFrame, /, *, params: HubParams, context: GraphContext) -> pl.DataFrame:
     """HT-HUB-01: an account fed by several suspected victims that pays out in cash or abroad.
 
@@ -73,10 +84,17 @@ def hub(txns: pl.DataFrame, /, *, params: HubParams, context: GraphContext) -> p
     most `max_reciprocal_share` of them back, and the hub carries a signal alert or withdraws
     at least `min_cash_out_share` of its outflows in cash.
     """
-    if context.alerts is None or context.alerts.is_empty():
+    prior = (
+        context.alerts
+        if context.alerts is not None
+        else pl.DataFrame(schema={"rule_id": pl.String, "entity": pl.String})
+    )
+    feeders = _flagged(txns, prior, params.feeder_rules)
+    if "HT-SHARED-01" in params.feeder_rules:
+        feeders = pl.concat([feeders, _shared_payers(txns, context)]).unique()
+    if feeders.is_empty():
         return empty_hits()
-    feeders = _flagged(txns, context.alerts, params.feeder_rules)
-    signalled = _flagged(txns, context.alerts, params.signal_rules).implode()
+    signalled = _flagged(txns, prior, params.signal_rules).implode()
     edges = pruned_transfers(txns, hygiene=params).filter(pl.col("source") != pl.col("target"))
     fed = edges.filter(pl.col("source").is_in(feeders.implode())).select(
         pl.col("target").alias("hub"),
@@ -330,8 +348,8 @@ class SharedBeneficiaryParams:
         min_address_surnames: Distinct surnames among them. [default] HT-SHARED-01: 3.
         min_contact_customers: Customers sharing a phone or email. [default] HT-SHARED-01: 3.
         min_contact_surnames: Distinct surnames among them. [default] HT-SHARED-01: 2.
-        suppress_address_types: Address types that are shared by design. [src] HT-SHARED-01
-            false positives.
+        suppress_address_types: Address types that are shared by design or not residential.
+            [src] HT-SHARED-01 false positives (as the shipped rule).
         min_payers: Cluster members paying the same beneficiary. [src] HT-SHARED-01: 2.
         drop_counterparty_types: Beneficiaries that are never "common" (shops, utilities).
             [default] §5 hygiene.
@@ -342,7 +360,9 @@ class SharedBeneficiaryParams:
     min_address_surnames: int = 3
     min_contact_customers: int = 3
     min_contact_surnames: int = 2
-    suppress_address_types: tuple[str, ...] = ("student_housing", "care_home", "shelter")
+    suppress_address_types: tuple[str, ...] = (
+        "student_housing", "care_home", "shelter", "commercial", "hotel", "po_box",
+    )  # fmt: skip
     min_payers: int = 2
     drop_counterparty_types: tuple[str, ...] = (
         "merchant",

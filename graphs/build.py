@@ -11,7 +11,8 @@ with a counterparty account, plus `in` postings whose counterparty is external (
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import weakref
+from dataclasses import astuple, dataclass, fields
 from datetime import timedelta
 from decimal import Decimal
 
@@ -160,12 +161,42 @@ def prune(edges: pl.LazyFrame, /, *, hygiene: Hygiene) -> pl.LazyFrame:
     )
 
 
+class _Shared:
+    """The pruned transfers of the last postings frame, per hygiene setting.
+
+    Every graph rule of a scan stage runs on the same postings frame, and most share the §5
+    hygiene, so the deduplication, the hub-degree quantile and the pruning run once per
+    frame instead of once per rule. Keyed by the frame's identity (a weak reference: the
+    entry goes when the frame does); a Polars DataFrame is immutable.
+    """
+
+    frame: weakref.ref[pl.DataFrame] | None = None
+    pruned: dict[tuple[object, ...], pl.DataFrame] = {}  # noqa: RUF012
+
+    @classmethod
+    def get(cls, txns: pl.DataFrame, hygiene: Hygiene) -> pl.DataFrame:
+        if cls.frame is None or cls.frame() is not txns:
+            cls.frame, cls.pruned = weakref.ref(txns, cls._forget), {}
+        key = astuple(hygiene)[: len(fields(Hygiene))]
+        if key not in cls.pruned:
+            cls.pruned[key] = prune(transfers(txns), hygiene=hygiene).collect()
+        return cls.pruned[key]
+
+    @classmethod
+    def _forget(cls, ref: object) -> None:
+        if cls.frame is ref:
+            cls.frame, cls.pruned = None, {}
+
+
 def pruned_transfers(txns: pl.DataFrame | pl.LazyFrame, /, *, hygiene: Hygiene) -> pl.LazyFrame:
     """`transfers` followed by `prune`: the edges every network pattern starts from.
 
     Materialised once (and handed back lazily): every pattern reads it several times, and a
-    lazy plan would recompute the deduplication and hub suppression each time.
+    lazy plan would recompute the deduplication and hub suppression each time. For a
+    DataFrame it is also shared between the patterns run on that same frame (`_Shared`).
     """
+    if isinstance(txns, pl.DataFrame):
+        return _Shared.get(txns, Hygiene(*astuple(hygiene)[: len(fields(Hygiene))])).lazy()
     return prune(transfers(txns), hygiene=hygiene).collect().lazy()
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -97,6 +98,29 @@ def _parse(ctx: ParseContext, data: Any) -> Graph | None:
         return None
 
 
+class _Collected:
+    """The last stage frame, collected once for every graph rule of the stage.
+
+    The evaluator hands each rule of a stage the same LazyFrame; collecting it once (and
+    handing every pattern the same DataFrame) also lets `graphs.build` share the pruned
+    edge table between patterns. Weakly keyed on the LazyFrame: gone with it.
+    """
+
+    key: weakref.ref[pl.LazyFrame] | None = None
+    value: pl.DataFrame | None = None
+
+    @classmethod
+    def get(cls, frame: pl.LazyFrame) -> pl.DataFrame:
+        if cls.key is None or cls.key() is not frame or cls.value is None:
+            cls.key, cls.value = weakref.ref(frame, cls._forget), frame.collect()
+        return cls.value
+
+    @classmethod
+    def _forget(cls, ref: object) -> None:
+        if cls.key is ref:
+            cls.key, cls.value = None, None
+
+
 def _build(logic: Graph) -> Plan:
     def plan(frame: pl.LazyFrame, ctx: EvalContext) -> pl.LazyFrame:
         from graphs.patterns import PATTERNS, GraphContext
@@ -104,7 +128,7 @@ def _build(logic: Graph) -> Plan:
         customers = None if ctx.customers is None else ctx.customers.collect()
         context = GraphContext(customers=customers, alerts=ctx.alerts)
         found: pl.DataFrame = PATTERNS[logic.pattern].run(
-            frame.collect(), params=logic.params, context=context
+            _Collected.get(frame), params=logic.params, context=context
         )
         return found.lazy()
 

@@ -508,3 +508,22 @@ def test_stack_measures_layers_within_the_span() -> None:
         (f"B{j}", f"C{k}", 690, at(days=30, hours=j + k)) for j in range(4) for k in range(3)
     ] + [(f"A{i}", f"B{j}", 700, at(days=29, hours=i + j)) for i in range(1) for j in range(4)]
     assert run_pattern("stack", postings(half_1 + half_2)).is_empty()
+
+
+def test_hub_counts_shared_address_victims_as_feeders() -> None:
+    """HT-SHARED-01 names the beneficiary (here the hub), not the victims; its victims are the
+    cluster members paying it, and they make the hub a controller (cash out)."""
+    people = pl.DataFrame(
+        {
+            "customer_id": [f"c-v{i}" for i in range(4)],
+            "full_name": ["Ana POPA", "Ioana RUSU", "Maria LUCA", "Elena POPA"],
+            "surname_norm": ["POPA", "RUSU", "LUCA", "POPA"],
+            "phone_e164": ["+40700000001"] * 4,
+        }
+    )
+    hits = run_pattern("hub", hub_txns(), context=GraphContext(customers=people))
+    assert entities(hits) == {"H"}
+    assert measures(hits)[0]["n_feeders"] == 4
+    two_surnames = people.with_columns(pl.Series("surname_norm", ["POPA", "RUSU"] * 2))
+    lone = two_surnames.with_columns(pl.Series("phone_e164", ["+1", "+2", "+3", "+4"]))
+    assert run_pattern("hub", hub_txns(), context=GraphContext(customers=lone)).is_empty()
