@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 $(BIN)/moneytrail: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	touch $@
 
 venv: $(BIN)/moneytrail
