@@ -7,8 +7,8 @@ compared at customer level (an account's alerts count for its customer).
 
 - per rule: alert volume, precision (alerted subjects that are planted, non-look-alike),
   recall (planted subjects expected to carry the rule's indicator that it alerted);
-- per scenario: case recall (planted cases with a member who is the subject of an escalated
-  case, or, for scenarios without escalation, any alert);
+- per scenario: case recall (planted cases with a member in an escalated case: its subject,
+  or a customer one of its alerts concerns, as in a network case), and any-alert recall;
 - benign background: share of unlabelled customers with any alert; look-alikes: share with
   any alert and share that reach an escalated case.
 """
@@ -125,6 +125,24 @@ def alert_subjects(alerts: pl.DataFrame, evidence: pl.DataFrame | None) -> pl.Da
     return pl.concat([direct, cited]).with_columns(pl.col("subject").cast(pl.String))
 
 
+def _escalated_customers(
+    cases: pl.DataFrame, case_alerts: pl.DataFrame, subjects: pl.DataFrame
+) -> set[str]:
+    """Customers who are in an escalated case: its subject, or, in a network case, the
+    customer an alert of the case concerns (victims and buyers included)."""
+    if cases.is_empty():
+        return set()
+    escalated = cases.filter(pl.col("escalated"))
+    own = set(escalated["subject"].to_list())
+    members = (
+        case_alerts.join(escalated.select("case_id"), on="case_id", how="semi")
+        .join(subjects.select("alert_id", "subject"), on="alert_id")
+        .get_column("subject")
+        .to_list()
+    )
+    return own | set(members)
+
+
 def measure(
     alerts: pl.DataFrame,
     cases: pl.DataFrame,
@@ -169,9 +187,7 @@ def measure(
                 "recall": len(fired & expected) / len(expected) if expected else None,
             }
         )
-    escalated_subjects = (
-        set(cases.filter(pl.col("escalated"))["subject"].to_list()) if cases.height else set()
-    )
+    escalated_subjects = _escalated_customers(cases, case_alerts, subj)
     alerted = set(subj["subject"].to_list())
     scenario_rows = []
     for (scenario,), group in planted.group_by("scenario", maintain_order=True):

@@ -5,6 +5,13 @@ specificity and how many pillars of the trafficking business model they span. A 
 escalates ("HT composite") when it reaches at least two pillars, or at least three
 indicators of which one is high-specificity. Alerts whose role hint is `victim` never make a
 person the subject of a case: they stay as alerts and join cases only through a network.
+
+A case groups the alerts of one customer and of the network it belongs to (DESIGN.md). Given
+the run's networks (`graphs.networks`: which alerts seeded which network), the alerts of a
+network whose alerts concern two or more entities also form a network case (subject type
+`network`), scored and escalated by the same rule over all of them, victims' alerts included:
+three victims drained by one controller, or five buyers paying one facilitator, are one
+story that no member's own alerts tell.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ def build_cases(
     /,
     *,
     indicators: dict[str, str] | None = None,
+    networks: pl.DataFrame | None = None,
     horizon: timedelta = timedelta(days=90),
     min_pillars: int = 2,
     min_indicators: int = 3,
@@ -51,6 +59,8 @@ def build_cases(
     Args:
         indicators: rule id -> catalogue indicator, so that variants of one indicator
             (HT-STRUCT-01/-02) count once towards the number of indicators.
+        networks: (`network_id`, `alert_id`): the alerts of each network. Networks whose
+            alerts concern at least two entities become network cases.
     """
     empty = (
         pl.DataFrame(schema=CASE_SCHEMA),
@@ -58,13 +68,24 @@ def build_cases(
     )
     if alerts.is_empty():
         return empty
+    own = pl.coalesce("customer_id", "entity")
     subjects = alerts.filter(pl.col("subject_role") != "victim").with_columns(
-        pl.coalesce("customer_id", "entity").alias("subject"),
+        own.alias("subject"),
         pl.when(pl.col("customer_id").is_not_null())
         .then(pl.lit("customer"))
         .otherwise(pl.col("entity_type"))
         .alias("subject_type"),
     )
+    if networks is not None and networks.height:
+        grouped_by_network = (
+            alerts.join(networks.select("network_id", "alert_id"), on="alert_id")
+            .filter(own.n_unique().over("network_id") >= 2)
+            .with_columns(
+                pl.col("network_id").alias("subject"), pl.lit("network").alias("subject_type")
+            )
+            .drop("network_id")
+        )
+        subjects = pl.concat([subjects, grouped_by_network.select(subjects.columns)])
     if subjects.is_empty():
         return empty
     indicator = pl.col("rule_id").replace_strict(indicators or {}, default=pl.col("rule_id"))
@@ -89,8 +110,8 @@ def build_cases(
         pl.len().cast(pl.Int64).alias("n_alerts"),
         pl.col("episode_start").min().alias("case_start"),
         pl.col("episode_end").max().alias("case_end"),
-        pl.col("subject_role")
-        .filter(pl.col("subject_role") != "unknown")
+        pl.col("subject_role")  # a network case is about its controllers, not its victims
+        .filter(~pl.col("subject_role").is_in(["unknown", "victim"]))
         .mode()
         .sort()
         .first()

@@ -130,21 +130,32 @@ def run_scan(
                 txns, compiled, customers, context, streaming=options.streaming, on_stage=stage,
                 prior=prior,
             )  # fmt: skip
-        stage("cases")
+        stage("networks")
         retired: tuple[str, ...] = ()
-        case_input = all_alerts
+        case_input, case_evidence, network_txns = all_alerts, all_evidence, txns
         if store is not None and prior is not None:
+            # cases and networks are recomputed over every stored alert, not just this day's
             kept = set(all_alerts["alert_id"].to_list())
             retired = tuple(sorted(set(prior.alerts["alert_id"].to_list()) - kept))
-            stored, _ = store.prior_episodes(None)
+            stored, stored_evidence = store.prior_episodes(None)
             others = stored.filter(~pl.col("alert_id").is_in([*kept, *retired]))
             case_input = pl.concat(
                 [others.select(all_alerts.columns).cast(all_alerts.schema), all_alerts]
             )
+            case_evidence = pl.concat(
+                [
+                    stored_evidence.join(others.select("alert_id"), on="alert_id", how="semi"),
+                    all_evidence,
+                ],
+                how="diagonal_relaxed",
+            ).select("alert_id", "account_id")
+            # networks follow flows back from the earliest stored alert, beyond the state
+            # the rules need: all stored postings, in the few columns growth reads
+            network_txns = _all_postings(store, ingested.transactions)
+        networks, network_alerts = _networks(network_txns, case_input, case_evidence)
+        stage("cases")
         indicators = {r.id: indicator_of(r) for r in pack.rules}
-        cases, case_alerts = build_cases(case_input, indicators=indicators)
-        stage("networks")
-        networks = _networks(txns, case_input)
+        cases, case_alerts = build_cases(case_input, indicators=indicators, networks=network_alerts)
         stage("store")
         run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         rejects = (
@@ -194,18 +205,33 @@ def run_scan(
     )
 
 
-def _networks(txns: pl.DataFrame, alerts: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """Networks grown along money flow from the alerted accounts (graphs/), as store tables."""
+def _networks(
+    txns: pl.DataFrame, alerts: pl.DataFrame, evidence: pl.DataFrame
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame | None]:
+    """Networks grown along money flow from the alerted accounts (graphs/), as store tables,
+    and which alerts belong to which network (for network cases)."""
     from graphs.networks import grow_networks
 
     if alerts.is_empty() or "counterparty_account_id" not in txns.columns:
-        return {}
-    found = grow_networks(txns, alerts)
-    return {
+        return {}, None
+    found = grow_networks(txns, alerts, evidence=evidence)
+    tables = {
         "networks": found.networks,
         "network_members": found.members,
         "network_edges": found.edges,
     }
+    return tables, found.alerts
+
+
+def _all_postings(store: Store, new: pl.DataFrame) -> pl.DataFrame:
+    """Every stored posting and the new ones, in the columns network growth reads."""
+    from graphs.networks import NETWORK_COLUMNS
+
+    stored = store.read_state(None, columns=NETWORK_COLUMNS)
+    fresh = new.select([c for c in NETWORK_COLUMNS if c in new.columns])
+    if stored.is_empty():
+        return fresh
+    return pl.concat([stored, fresh], how="diagonal_relaxed").sort("ts_utc", "txn_id")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ transaction, so a process that dies mid-write leaves no trace of that run. Inves
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -294,6 +294,19 @@ class Store:
                         "DELETE FROM cases WHERE case_id NOT IN (SELECT case_id FROM _keep)"
                     )
                 self.execute("DELETE FROM case_alerts")
+                # networks are regrown over the whole history too: drop those that are gone
+                kept = (record.networks or {}).get("networks")
+                ids = (
+                    kept.select("network_id")
+                    if kept is not None
+                    else pl.DataFrame(schema={"network_id": pl.String})
+                )
+                with self._relation("_nets", ids):
+                    for table in ("network_edges", "network_members", "networks"):
+                        self.execute(
+                            f"DELETE FROM {table} "  # noqa: S608
+                            "WHERE network_id NOT IN (SELECT network_id FROM _nets)"
+                        )
             if record.state is not None and not record.state.is_empty():
                 self._insert("state_postings", record.state)
                 seen = pl.DataFrame({"name": record.state.columns})
@@ -342,15 +355,22 @@ class Store:
         first = self.query("SELECT min(ts_utc) AS first FROM state_postings")["first"][0]
         return first if isinstance(first, datetime) else None
 
-    def read_state(self, since: datetime | None) -> pl.DataFrame:
-        """State postings from `since` on (all when None), with the columns their inputs had."""
+    def read_state(
+        self, since: datetime | None, *, columns: Sequence[str] | None = None
+    ) -> pl.DataFrame:
+        """State postings from `since` on (all when None), with the columns their inputs had
+        (only those of `columns` among them, when given)."""
         names = [r[0] for r in self.execute("SELECT name FROM state_columns ORDER BY name")]
+        wanted = set(TRANSACTION_COLUMNS) & (
+            {"ts_utc", "txn_id", *columns} if columns else set(TRANSACTION_COLUMNS)
+        )
+        names = [n for n in names if n in wanted]
         if not names:
             return pl.DataFrame()
-        columns = ", ".join(f'"{n}"' for n in names if n in TRANSACTION_COLUMNS)
+        columns_sql = ", ".join(f'"{n}"' for n in names)
         where, params = ("WHERE ts_utc >= ?", [since]) if since is not None else ("", [])
         # column names come from the state_columns table this module writes
-        frame = self.query(f"SELECT {columns} FROM state_postings {where}", params)  # noqa: S608
+        frame = self.query(f"SELECT {columns_sql} FROM state_postings {where}", params)  # noqa: S608
         return frame.with_columns(
             [pl.col(c).cast(TRANSACTION_COLUMNS[c]) for c in frame.columns]
         ).sort("ts_utc", "txn_id")

@@ -6,8 +6,15 @@ candidate network; neighbourhoods that share an account are joined (connected co
 the seed-member graph in NetworkX). Betweenness is computed per network on its own small
 graph.
 
+Busy accounts (an employer paying dozens of staff, a landlord, a popular shop's owner) would
+otherwise chain unrelated people into one giant network two hops at a time. An account with
+more than `max_degree` distinct counterparties is therefore a *boundary* member: it is reached
+and kept, but growth does not pass through it and two neighbourhoods that share only boundary
+accounts stay apart. Seeds are always expanded, whatever their degree.
+
 The three frames (`networks`, `members`, `edges`) follow `NETWORK_SCHEMA`, `MEMBER_SCHEMA`
-and `EDGE_SCHEMA`, so the store can create its tables from them.
+and `EDGE_SCHEMA`, so the store can create its tables from them; `alerts` maps every alert
+whose accounts belong to a network to it, so cases can group alerts by network.
 """
 
 from __future__ import annotations
@@ -23,8 +30,11 @@ import polars as pl
 from graphs.build import TOTAL, Hygiene, edge_table, internal_accounts, pruned_transfers
 
 __all__ = [
+    "ALERT_LINK_SCHEMA",
     "EDGE_SCHEMA",
     "MEMBER_SCHEMA",
+    "NETWORK_COLUMNS",
+    "NETWORK_HYGIENE",
     "NETWORK_SCHEMA",
     "ROLES",
     "Networks",
@@ -75,6 +85,30 @@ EDGE_SCHEMA: dict[str, pl.DataType] = {
     "channels": pl.List(pl.String()),
 }
 
+NETWORK_COLUMNS = (
+    "txn_id",
+    "account_id",
+    "customer_id",
+    "ts_utc",
+    "direction",
+    "amount",
+    "amount_base",
+    "channel",
+    "counterparty_account_id",
+    "counterparty_name",
+    "counterparty_type",
+    "txn_type",
+    "reference_text",
+)
+"""The posting columns network growth reads (when present)."""
+
+NETWORK_HYGIENE = Hygiene(min_amount=0.0)
+"""§5 hygiene without its per-transfer floor: networks follow the total flow of an edge
+(`min_flow`), so forty remittances of USD 15 to one facilitator abroad still link the
+buyers (typologies.md S7), while the floor stays for the pattern rules."""
+
+ALERT_LINK_SCHEMA: dict[str, pl.DataType] = {"network_id": pl.String(), "alert_id": pl.String()}
+
 ROLES = ("hub", "collector", "mule", "possible_victim", "external", "member")
 """Member roles, in the order they are decided (the first that applies wins)."""
 
@@ -93,11 +127,14 @@ class Networks:
         networks: One row per network (`NETWORK_SCHEMA`), highest score first.
         members: One row per (network, account) (`MEMBER_SCHEMA`).
         edges: Aggregated money flows inside each network (`EDGE_SCHEMA`).
+        alerts: (`network_id`, `alert_id`) for alerts that seeded a network, when the
+            alerts given carried `alert_id`.
     """
 
     networks: pl.DataFrame
     members: pl.DataFrame
     edges: pl.DataFrame
+    alerts: pl.DataFrame
 
 
 def network_id(members: list[str] | tuple[str, ...], /) -> str:
@@ -111,6 +148,7 @@ def _empty() -> Networks:
         networks=pl.DataFrame(schema=NETWORK_SCHEMA),
         members=pl.DataFrame(schema=MEMBER_SCHEMA),
         edges=pl.DataFrame(schema=EDGE_SCHEMA),
+        alerts=pl.DataFrame(schema=ALERT_LINK_SCHEMA),
     )
 
 
@@ -122,7 +160,9 @@ def grow_networks(
     hops: int = 2,
     min_flow: float = 500.0,
     window: timedelta = timedelta(days=90),
+    max_degree: int = 12,
     hygiene: Hygiene | None = None,
+    evidence: pl.DataFrame | None = None,
 ) -> Networks:
     """Grow networks around alerted accounts.
 
@@ -134,17 +174,25 @@ def grow_networks(
         min_flow: Edges carrying less in total are not followed. [default] 500.
         window: Flows this long before the first alert window and after the last are kept.
             [default] 90 d.
-        hygiene: Edge hygiene (types, minimum amount, hub suppression); §5 defaults if None.
+        max_degree: Accounts with more distinct counterparties (over the kept flows) are
+            boundary members: kept, not grown through, never joining two networks.
+            [default] 12: above the 3-8 victims or buyers of the controllers in
+            typologies.md §2-§3, below an employer's or landlord's book.
+        hygiene: Edge hygiene (types, minimum amount, hub suppression); `NETWORK_HYGIENE`
+            if None.
+        evidence: The alerts' evidence (`alert_id` with `account_id`, or with `txn_id` to look
+            up in `txns`): an alert keyed on something that is neither a customer nor an
+            account (a device, an address) seeds the accounts of the postings it cites.
 
     Returns:
         The networks, their members with roles, and their internal edges.
     """
     if alerts.is_empty() or txns.is_empty():
         return _empty()
-    flagged = _alerted_accounts(txns, alerts)
+    flagged = _alerted_accounts(txns, alerts, evidence)
     if flagged.is_empty():
         return _empty()
-    flows = pruned_transfers(txns, hygiene=hygiene or Hygiene())
+    flows = pruned_transfers(txns, hygiene=hygiene or NETWORK_HYGIENE)
     if {"window_start", "window_end"} <= set(alerts.columns):
         lo, hi = alerts.select(pl.col("window_start").min(), pl.col("window_end").max()).row(0)
         if lo is not None and hi is not None:
@@ -155,13 +203,13 @@ def grow_networks(
         edge_table(flows).filter(pl.col("amount") >= pl.lit(str(min_flow)).cast(TOTAL)).collect()
     )
     seeds = flagged.select("account_id").unique()
-    reach = _reach(edges, seeds, hops=hops)
+    reach = _reach(edges, seeds, hops=hops, max_degree=max_degree)
     if reach.is_empty():
         return _empty()
     groups = _join_overlapping(reach)
     internal = internal_accounts(txns).collect().get_column("node")
     names = _names(txns)
-    nets, members, net_edges = [], [], []
+    nets, members, net_edges, links = [], [], [], []
     for members_of in groups:
         net_id = network_id(sorted(members_of))
         inside = edges.filter(
@@ -173,6 +221,12 @@ def grow_networks(
         members.append(member_frame)
         net_edges.append(inside.with_columns(pl.lit(net_id).alias("network_id")))
         nets.append(_summary(net_id, member_frame, inside, flagged))
+        links.append(
+            flagged.filter(pl.col("account_id").is_in(members_of))
+            .select(pl.lit(net_id).alias("network_id"), "alert_id")
+            .drop_nulls()
+            .unique()
+        )
     return Networks(
         networks=pl.concat(nets)
         .select(list(NETWORK_SCHEMA))
@@ -180,24 +234,62 @@ def grow_networks(
         .sort("score", "network_id", descending=[True, False]),
         members=pl.concat(members).select(list(MEMBER_SCHEMA)).cast(MEMBER_SCHEMA),  # type: ignore[arg-type]
         edges=pl.concat(net_edges).select(list(EDGE_SCHEMA)).cast(EDGE_SCHEMA),  # type: ignore[arg-type]
+        alerts=pl.concat(links).cast(ALERT_LINK_SCHEMA).sort("network_id", "alert_id"),  # type: ignore[arg-type]
     )
 
 
-def _alerted_accounts(txns: pl.DataFrame, alerts: pl.DataFrame) -> pl.DataFrame:
-    """account_id, rule_id, pillar for every alert, mapping customer entities to accounts."""
+def _alerted_accounts(
+    txns: pl.DataFrame, alerts: pl.DataFrame, evidence: pl.DataFrame | None
+) -> pl.DataFrame:
+    """account_id, rule_id, pillar, alert_id for every alert, mapped to accounts.
+
+    A customer entity maps to the customer's accounts. Any other entity is taken as an
+    account (ours, or an external counterparty such as a shared beneficiary; it seeds only if
+    it carries flow), unless it is no account at all (a device, an address): then the
+    accounts of the postings the alert cites, when evidence is given.
+    """
     holders = (
         txns.select("account_id", "customer_id").unique()
         if "customer_id" in txns.columns
         else txns.select("account_id", pl.lit(None, pl.String).alias("customer_id")).unique()
     )
     pillar = pl.col("pillar") if "pillar" in alerts.columns else pl.lit(None, pl.String)
-    slim = alerts.select(pl.col("entity").cast(pl.String), "rule_id", pillar.alias("pillar"))
-    by_customer = slim.join(holders, left_on="entity", right_on="customer_id").select(
-        "account_id", "rule_id", "pillar"
+    alert_id = pl.col("alert_id") if "alert_id" in alerts.columns else pl.lit(None, pl.String)
+    slim = alerts.select(
+        pl.col("entity").cast(pl.String),
+        "rule_id",
+        pillar.alias("pillar"),
+        alert_id.alias("alert_id"),
     )
-    # An entity that is not a customer is taken as an account: ours, or an external
-    # counterparty such as a shared beneficiary (it seeds only if it carries flow).
-    return pl.concat([by_customer, slim.rename({"entity": "account_id"})]).unique()
+    by_customer = slim.join(holders, left_on="entity", right_on="customer_id").select(
+        "account_id", "rule_id", "pillar", "alert_id"
+    )
+    known = pl.concat(
+        [
+            txns.select(pl.col("account_id").alias("id")),
+            txns.select(pl.col("counterparty_account_id").alias("id"))
+            if "counterparty_account_id" in txns.columns
+            else pl.DataFrame(schema={"id": pl.String}),
+        ]
+    ).unique()
+    as_account = slim.join(known, left_on="entity", right_on="id", how="semi")
+    parts = [by_customer, as_account.rename({"entity": "account_id"})]
+    if evidence is not None and "alert_id" in alerts.columns:
+        elsewhere = slim.join(holders, left_on="entity", right_on="customer_id", how="anti").join(
+            known, left_on="entity", right_on="id", how="anti"
+        )
+        cited_accounts = (
+            evidence.select("alert_id", "account_id")
+            if "account_id" in evidence.columns
+            else evidence.select("alert_id", "txn_id").join(
+                txns.select("txn_id", "account_id"), on="txn_id"
+            )
+        )
+        cited = elsewhere.join(cited_accounts.unique(), on="alert_id").select(
+            "account_id", "rule_id", "pillar", "alert_id"
+        )
+        parts.append(cited)
+    return pl.concat(parts).unique()
 
 
 def _names(txns: pl.DataFrame) -> pl.DataFrame:
@@ -211,42 +303,62 @@ def _names(txns: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _reach(edges: pl.DataFrame, seeds: pl.DataFrame, *, hops: int) -> pl.DataFrame:
-    """(seed, account_id, hops) for every account within `hops` of a seed, in Polars."""
+def _reach(edges: pl.DataFrame, seeds: pl.DataFrame, *, hops: int, max_degree: int) -> pl.DataFrame:
+    """(seed, account_id, hops, boundary) for every account within `hops` of a seed.
+
+    Breadth-first in Polars joins; a non-seed account with more than `max_degree` distinct
+    counterparties is reached but not expanded (`boundary`).
+    """
     adjacency = pl.concat(
         [
             edges.select(pl.col("source").alias("a"), pl.col("target").alias("b")),
             edges.select(pl.col("target").alias("a"), pl.col("source").alias("b")),
         ]
     ).unique()
+    busy = adjacency.group_by("a").len().filter(pl.col("len") > max_degree).get_column("a")
     present = pl.concat([adjacency.get_column("a"), adjacency.get_column("b")]).unique()
     start = seeds.filter(pl.col("account_id").is_in(present.implode())).select(
-        pl.col("account_id").alias("seed"), pl.col("account_id"), pl.lit(0, pl.Int32).alias("hops")
+        pl.col("account_id").alias("seed"),
+        pl.col("account_id"),
+        pl.lit(0, pl.Int32).alias("hops"),
+        pl.lit(False).alias("boundary"),
     )
     found, frontier = start, start
     for depth in range(1, hops + 1):
         frontier = (
-            frontier.join(adjacency, left_on="account_id", right_on="a")
+            frontier.filter(~pl.col("boundary"))
+            .join(adjacency, left_on="account_id", right_on="a")
             .select("seed", pl.col("b").alias("account_id"), pl.lit(depth, pl.Int32).alias("hops"))
             .unique()
             .join(found, on=["seed", "account_id"], how="anti")
+            .with_columns(pl.col("account_id").is_in(busy.implode()).alias("boundary"))
         )
         if frontier.is_empty():
             break
         found = pl.concat([found, frontier])
-    return found
+    # an account that seeds itself is never a boundary, whoever else reaches it
+    own = found.filter(pl.col("hops") == 0).get_column("account_id")
+    return found.with_columns(pl.col("boundary") & ~pl.col("account_id").is_in(own.implode()))
 
 
 def _join_overlapping(reach: pl.DataFrame) -> list[list[str]]:
-    """Seed neighbourhoods that share an account become one network."""
+    """Seed neighbourhoods that share a non-boundary account become one network.
+
+    Boundary accounts join every network that reached them, without linking those networks.
+    """
     graph: nx.Graph[tuple[str, str]] = nx.Graph()
-    for seed, account in reach.select("seed", "account_id").iter_rows():
+    inner = reach.filter(~pl.col("boundary"))
+    for seed, account in inner.select("seed", "account_id").iter_rows():
         graph.add_edge(("seed", seed), ("account", account))
-    groups = [
-        sorted({name for kind, name in component if kind == "account"})
-        for component in nx.connected_components(graph)
-    ]
-    return sorted(groups)
+    component_of = {}
+    for index, component in enumerate(nx.connected_components(graph)):
+        for kind, name in component:
+            if kind == "seed":
+                component_of[name] = index
+    groups: dict[int, set[str]] = {}
+    for seed, account in reach.select("seed", "account_id").iter_rows():
+        groups.setdefault(component_of[seed], set()).add(account)
+    return sorted(sorted(members) for members in groups.values())
 
 
 def _members(

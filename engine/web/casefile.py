@@ -33,7 +33,9 @@ class CaseFile:
 
 def _kyc(context: Context, case: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
     if case["subject_type"] != "customer":
-        return None, f"The subject is an {case['subject_type']}, not a customer: no KYC record."
+        if case["subject_type"] == "network":
+            return None, "The subject is a network: open its members for their KYC records."
+        return None, f"The subject ({case['subject_type']}) is not a customer: no KYC record."
     if context.customers is None:
         return None, (
             "KYC facts are not in the alert store: start `moneytrail serve` with "

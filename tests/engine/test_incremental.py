@@ -1,4 +1,4 @@
-"""Incremental scans produce exactly the alerts, evidence and cases of a full rescan."""
+"""Incremental scans produce exactly the alerts, evidence, networks and cases of a full rescan."""
 
 from __future__ import annotations
 
@@ -105,6 +105,17 @@ def _snapshot(db: Path) -> dict[str, list[tuple[object, ...]]]:
             .rows(),
             "cases": con.sql(
                 "SELECT case_id, subject, score, escalated, n_alerts FROM cases ORDER BY case_id"
+            )
+            .pl()
+            .rows(),
+            "networks": con.sql(
+                "SELECT network_id, n_members, n_alerts, score FROM networks ORDER BY network_id"
+            )
+            .pl()
+            .rows(),
+            "network_members": con.sql(
+                "SELECT network_id, account_id, role FROM network_members "
+                "ORDER BY network_id, account_id"
             )
             .pl()
             .rows(),

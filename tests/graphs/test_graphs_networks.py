@@ -65,3 +65,59 @@ def test_ids_are_stable_and_flows_below_the_minimum_are_not_followed() -> None:
 def test_no_alerts_no_networks() -> None:
     empty = grow_networks(ring(), ALERTS.head(0))
     assert empty.networks.is_empty() and empty.networks.schema == pl.Schema(NETWORK_SCHEMA)
+
+
+def test_a_busy_account_is_kept_but_neither_grown_through_nor_joining() -> None:
+    # an employer paying fourteen people, two of them alerted for unrelated reasons
+    staff = [("EMP", f"s{i}", 1500, at(i)) for i in range(14)]
+    txns = postings([*staff, ("s0", "f0", 900, at(20)), ("s1", "f1", 900, at(21))])
+    alerts = pl.DataFrame({"rule_id": ["R", "R"], "entity": ["s0", "s1"], "pillar": ["p", "p"]})
+
+    nets = grow_networks(txns, alerts, hops=2, max_degree=12)
+
+    groups = sorted(
+        sorted(g) for g in nets.members.group_by("network_id").agg("account_id")["account_id"]
+    )
+    assert groups == [["EMP", "f0", "s0"], ["EMP", "f1", "s1"]]  # the other staff not reached
+    joined = grow_networks(txns, alerts, hops=2, max_degree=14)
+    assert joined.networks.height == 1 and joined.networks["n_members"].to_list() == [17]
+
+
+def test_a_busy_seed_is_still_grown() -> None:
+    clients = [(f"c{i}", "HUB", 600, at(i)) for i in range(15)]
+    alerts = pl.DataFrame({"rule_id": ["R"], "entity": ["HUB"], "pillar": ["p"]})
+
+    nets = grow_networks(postings(clients), alerts, hops=1, max_degree=5)
+
+    assert nets.networks["n_members"].to_list() == [16]
+
+
+def test_an_alert_on_a_device_seeds_the_accounts_it_cites_and_links_to_its_network() -> None:
+    txns = postings([("v1", "X", 800, at(0)), ("v2", "X", 900, at(1))], external=["X"])
+    alerts = pl.DataFrame(
+        {
+            "alert_id": ["d1", "q1"],
+            "rule_id": ["HT-CONTROL-01", "R"],
+            "entity": ["DEV-7", "NOWHERE"],
+            "pillar": ["recruitment_transport", "p"],
+        }
+    )
+    evidence = pl.DataFrame({"alert_id": ["d1", "d1"], "account_id": ["v1", "v2"]})
+
+    nets = grow_networks(txns, alerts, hops=1, evidence=evidence)
+
+    assert set(nets.members["account_id"]) == {"v1", "v2", "X"}
+    assert nets.alerts.rows() == [(nets.networks["network_id"].item(), "d1")]
+    seeds = nets.members.filter(pl.col("is_seed"))["account_id"].to_list()
+    assert sorted(seeds) == ["v1", "v2"]
+
+
+def test_small_transfers_add_up_to_a_followed_flow() -> None:
+    # forty remittances of 15 to one facilitator: below the per-transfer floor of the
+    # pattern rules, 600 in all, above the network's minimum flow
+    txns = postings([("b1", "F", 15, at(i)) for i in range(40)], external=["F"])
+    alerts = pl.DataFrame({"rule_id": ["R"], "entity": ["b1"], "pillar": ["p"]})
+
+    nets = grow_networks(txns, alerts, hops=1, min_flow=500)
+
+    assert set(nets.members["account_id"]) == {"b1", "F"}
