@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import networkx as nx
@@ -134,7 +134,7 @@ class Networks:
     networks: pl.DataFrame
     members: pl.DataFrame
     edges: pl.DataFrame
-    alerts: pl.DataFrame
+    alerts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ALERT_LINK_SCHEMA))
 
 
 def network_id(members: list[str] | tuple[str, ...], /) -> str:
