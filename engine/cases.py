@@ -106,6 +106,7 @@ def build_cases(
         business.unique().sort().alias("_pillars"),
         pl.col("_indicator").n_unique().alias("_indicators"),
         pl.col("rule_id").unique().sort().alias("_rules"),
+        pl.coalesce("customer_id", "entity").n_unique().alias("_entities"),
         (pl.col("specificity") == "high").sum().cast(pl.Int64).alias("high_specificity"),
         pl.len().cast(pl.Int64).alias("n_alerts"),
         pl.col("episode_start").min().alias("case_start"),
@@ -133,9 +134,12 @@ def build_cases(
     ]
     cases = cases.with_columns(pl.Series("case_id", ids, dtype=pl.String))
     summaries = [
-        f"{len(r)} indicator(s) ({', '.join(r)}) across {len(p)} pillar(s)"
+        (f"{n} alerted customers or entities in one money-flow network; " if t == "network" else "")
+        + f"{len(r)} indicator(s) ({', '.join(r)}) across {len(p)} pillar(s)"
         + (f": {', '.join(p)}" if p else "")
-        for r, p in cases.select("_rules", "_pillars").iter_rows()
+        for r, p, t, n in cases.select(
+            "_rules", "_pillars", "subject_type", "_entities"
+        ).iter_rows()
     ]
     cases = cases.with_columns(
         pl.Series("summary", summaries, dtype=pl.String),

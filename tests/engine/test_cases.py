@@ -97,3 +97,10 @@ def test_a_network_of_one_entity_adds_no_case() -> None:
     cases, _ = build_cases(alerts, networks=NETWORK)
 
     assert cases["subject_type"].to_list() == ["customer"]
+
+
+def test_a_network_case_summary_says_how_many_entities_it_joins() -> None:
+    cases, _ = build_cases(_drained(), networks=NETWORK)
+
+    summary = cases.filter(pl.col("subject_type") == "network")["summary"].item()
+    assert summary.startswith("4 alerted customers or entities in one money-flow network; ")
