@@ -4,7 +4,9 @@ Alerts of one subject within a horizon (default 90 days) form a case, scored by 
 specificity and how many pillars of the trafficking business model they span. A case
 escalates ("HT composite") when it reaches at least two pillars, or at least three
 indicators of which one is high-specificity. Alerts whose role hint is `victim` never make a
-person the subject of a case: they stay as alerts and join cases only through a network.
+person the subject of a case: they stay as alerts and join cases only through a network, or
+the case of a customer whose other alerts carry a perpetrator's role hint (controller,
+launderer, facilitator, buyer).
 
 A case groups the alerts of one customer and of the network it belongs to (DESIGN.md). Given
 the run's networks (`graphs.networks`: which alerts seeded which network), the alerts of a
@@ -24,8 +26,10 @@ import polars as pl
 
 from engine.schema import TS_UTC
 
-__all__ = ["BUSINESS_PILLARS", "CASE_SCHEMA", "SPECIFICITY", "build_cases"]
+__all__ = ["BUSINESS_PILLARS", "CASE_SCHEMA", "PERPETRATOR_ROLES", "SPECIFICITY", "build_cases"]
 
+PERPETRATOR_ROLES = ("controller", "launderer", "facilitator", "buyer")
+"""Role hints that make a customer a case subject whatever else their alerts say."""
 BUSINESS_PILLARS = ("recruitment_transport", "exploitation_revenue", "moving_proceeds")
 SPECIFICITY = {"high": 2.0, "normal": 1.0, "low": 0.5}  # [default] multipliers, tune on backtests
 CASE_SCHEMA: dict[str, pl.DataType] = {
@@ -69,7 +73,10 @@ def build_cases(
     if alerts.is_empty():
         return empty
     own = pl.coalesce("customer_id", "entity")
-    subjects = alerts.filter(pl.col("subject_role") != "victim").with_columns(
+    # a victim-hinted alert counts in the case of a customer who is already a subject through
+    # a perpetrator-hinted one (the funnel account that is also cash-only); it never makes one
+    perpetrator = (pl.col("subject_role").is_in(PERPETRATOR_ROLES)).any().over(own)
+    subjects = alerts.filter((pl.col("subject_role") != "victim") | perpetrator).with_columns(
         own.alias("subject"),
         pl.when(pl.col("customer_id").is_not_null())
         .then(pl.lit("customer"))

@@ -104,3 +104,21 @@ def test_a_network_case_summary_says_how_many_entities_it_joins() -> None:
 
     summary = cases.filter(pl.col("subject_type") == "network")["summary"].item()
     assert summary.startswith("4 alerted customers or entities in one money-flow network; ")
+
+
+def test_victim_hinted_alerts_count_only_for_a_customer_already_a_perpetrator_subject() -> None:
+    rows = [
+        ("f1", "HT-FUNNEL-01", "C1", "A1", "moving_proceeds"),
+        ("p1", "HT-PASS-01", "C1", "A1", "moving_proceeds"),
+        ("c1", "HT-CASHONLY-01", "C1", "A1", "moving_proceeds"),
+        ("s2", "HT-STRUCT-01", "C2", "A2", "moving_proceeds"),
+        ("c2", "HT-CASHONLY-01", "C2", "A2", "moving_proceeds"),
+    ]
+    roles = {"f1": "launderer", "p1": "mule", "c1": "victim", "s2": "unknown", "c2": "victim"}
+
+    cases, case_alerts = build_cases(_alerts(rows, role=roles))
+
+    by_subject = {r["subject"]: r for r in cases.iter_rows(named=True)}
+    assert by_subject["C1"]["n_alerts"] == 3  # the launderer's cash-only alert counts
+    assert by_subject["C2"]["n_alerts"] == 1  # a merely unknown role does not pull it in
+    assert "c2" not in set(case_alerts["alert_id"])
