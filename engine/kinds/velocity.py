@@ -23,6 +23,9 @@ __all__ = ["VELOCITY"]
 
 MEASURES = ("in_amount", "out_amount", "ratio", "n_out", "dwell_hours")
 
+_PER_HOUR_US = 1 / 3.6e9
+"""Hours per microsecond."""
+
 
 @dataclass(frozen=True, slots=True)
 class Velocity:
@@ -142,7 +145,10 @@ def _build(logic: Velocity) -> Plan:
         ).with_columns(
             (pl.col("out_amount") / pl.col("in_amount")).alias("ratio"),
             pl.when(pl.col("_first_out") <= pl.col("_until"))
-            .then((pl.col("_first_out") - pl.col("ts_utc")).dt.total_microseconds() / 3.6e9)
+            # times a literal, not divided by one: Polars turns a division by a literal into
+            # a multiplication by its reciprocal except on one-row frames, so the last bit of
+            # the hours would depend on how the frame was partitioned
+            .then((pl.col("_first_out") - pl.col("ts_utc")).dt.total_microseconds() * _PER_HOUR_US)
             .alias("dwell_hours"),
         )
         qualifying = measured.filter(logic.having.fill_null(False)).with_columns(
