@@ -369,6 +369,7 @@ class SharedBeneficiaryParams:
         "government",
         "biller",
         "payroll_provider",
+        "financial_institution",  # repaying one lender links no one
     )
 
 

@@ -102,10 +102,14 @@ NETWORK_COLUMNS = (
 )
 """The posting columns network growth reads (when present)."""
 
-NETWORK_HYGIENE = Hygiene(min_amount=0.0)
-"""§5 hygiene without its per-transfer floor: networks follow the total flow of an edge
-(`min_flow`), so forty remittances of USD 15 to one facilitator abroad still link the
-buyers (typologies.md S7), while the floor stays for the pattern rules."""
+NETWORK_HYGIENE = Hygiene(
+    min_amount=0.0,
+    drop_counterparty_types=(*Hygiene().drop_counterparty_types, "financial_institution"),
+)
+"""§5 hygiene without its per-transfer floor, and without banks and lenders: networks follow
+the total flow of an edge (`min_flow`), so forty remittances of USD 15 to one facilitator
+abroad still link the buyers (typologies.md S7), while the floor stays for the pattern rules;
+a lender's disbursements and repayments would link every borrower to every other."""
 
 ALERT_LINK_SCHEMA: dict[str, pl.DataType] = {"network_id": pl.String(), "alert_id": pl.String()}
 
