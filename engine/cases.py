@@ -13,7 +13,8 @@ the run's networks (`graphs.networks`: which alerts seeded which network), the a
 network whose alerts concern two or more entities also form a network case (subject type
 `network`), scored and escalated by the same rule over all of them, victims' alerts included:
 three victims drained by one controller, or five buyers paying one facilitator, are one
-story that no member's own alerts tell.
+story that no member's own alerts tell. There an indicator counts once per member it was
+seen on ([default] reading of §0.3's "three indicators" for a group of people).
 """
 
 from __future__ import annotations
@@ -96,7 +97,14 @@ def build_cases(
     if subjects.is_empty():
         return empty
     indicator = pl.col("rule_id").replace_strict(indicators or {}, default=pl.col("rule_id"))
-    subjects = subjects.with_columns(indicator.alias("_indicator"))
+    # in a network case the same red flag on two different members is two observations
+    # (three victims' loans drained to one man); on one customer it counts once
+    observed = (
+        pl.when(pl.col("subject_type") == "network")
+        .then(pl.format("{}\x1f{}", indicator, own))
+        .otherwise(indicator)
+    )
+    subjects = subjects.with_columns(observed.alias("_indicator"))
     ordered = subjects.sort("subject", "episode_start", "alert_id")
     prev_end = pl.col("episode_end").cum_max().shift(1).over("subject")
     grouped = ordered.with_columns(

@@ -122,3 +122,21 @@ def test_victim_hinted_alerts_count_only_for_a_customer_already_a_perpetrator_su
     assert by_subject["C1"]["n_alerts"] == 3  # the launderer's cash-only alert counts
     assert by_subject["C2"]["n_alerts"] == 1  # a merely unknown role does not pull it in
     assert "c2" not in set(case_alerts["alert_id"])
+
+
+def test_in_a_network_one_indicator_on_several_members_counts_per_member() -> None:
+    alerts = (
+        _drained()
+        .filter(pl.col("alert_id") != "b1")  # one pillar left
+        .with_columns(pl.lit("high").alias("specificity"))
+    )
+    # the same two indicators on one customer would be two, below the three of §0.3
+    one_person = alerts.with_columns(
+        pl.lit("C1").alias("customer_id"), pl.lit("controller").alias("subject_role")
+    )
+
+    cases, _ = build_cases(alerts, networks=NETWORK)
+    alone, _ = build_cases(one_person)
+
+    assert cases.filter(pl.col("subject_type") == "network")["escalated"].to_list() == [True]
+    assert alone["escalated"].to_list() == [False]
