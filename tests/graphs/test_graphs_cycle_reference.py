@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from graphs.build import pruned_transfers
-from graphs.cycles import CycleParams, _search
+from graphs.cycles import TIME_ORDERS, CycleParams, _search
 
 NODES = ["a", "b", "c", "d", "e"]
 
@@ -41,12 +41,20 @@ def reference(txns, params: CycleParams) -> set[frozenset[str]]:
             for combo in itertools.product(*choices):
                 ts = [h["ts_utc"] for h in combo]
                 amounts = [float(h["amount"]) for h in combo]
-                lowest = timedelta(0) if params.same_time_ok else timedelta(microseconds=1)
-                ok = ts[-1] - ts[0] < params.span and all(
-                    lowest <= ts[i + 1] - ts[i] <= delay
-                    and params.min_hop_ratio <= amounts[i + 1] / amounts[i] <= params.max_hop_ratio
+                shaved = all(
+                    params.min_hop_ratio <= amounts[i + 1] / amounts[i] <= params.max_hop_ratio
                     for i in range(n - 1)
                 )
+                if params.time_order == "none":
+                    # any order: read from the earliest transfer, everything within the span
+                    ok = ts[0] == min(ts) and max(ts) - ts[0] < params.span and shaved
+                else:
+                    lowest = timedelta(microseconds=1 if params.time_order == "strict" else 0)
+                    ok = (
+                        ts[-1] - ts[0] < params.span
+                        and shaved
+                        and all(lowest <= ts[i + 1] - ts[i] <= delay for i in range(n - 1))
+                    )
                 if ok:
                     found.add(frozenset(h["txn_id"] for h in combo))
     return found
@@ -56,20 +64,34 @@ def reference(txns, params: CycleParams) -> set[frozenset[str]]:
 @given(
     st.lists(transfer, min_size=2, max_size=12),
     st.sampled_from([None, 24, 48]),
+    st.sampled_from(TIME_ORDERS),
     st.booleans(),
 )
-@example([("a", "b", 1000.0, 0), ("b", "c", 900.0, 10), ("c", "a", 800.0, 20)], None, True)
-@example([("a", "b", 500.0, 0), ("b", "a", 490.0, 30), ("b", "a", 480.0, 40)], 24, False)
-@example([("a", "b", 1000.0, 5), ("b", "c", 900.0, 5), ("c", "a", 800.0, 5)], None, True)
-@example([("a", "b", 1000.0, 5), ("b", "c", 900.0, 5), ("c", "a", 800.0, 9)], None, False)
-def test_search_matches_reference(items: list[tuple], delay_h: int | None, ties: bool) -> None:
-    """Both tie semantics: same-time hops in order (the default) or strictly increasing."""
+@example(
+    [("a", "b", 1000.0, 0), ("b", "c", 900.0, 10), ("c", "a", 800.0, 20)],
+    None,
+    "same_time_ok",
+    False,
+)
+@example([("a", "b", 500.0, 0), ("b", "a", 490.0, 30), ("b", "a", 480.0, 40)], 24, "strict", False)
+@example(
+    [("a", "b", 1000.0, 5), ("b", "c", 900.0, 5), ("c", "a", 800.0, 5)], None, "same_time_ok", False
+)
+@example([("a", "b", 1000.0, 5), ("b", "c", 900.0, 5), ("c", "a", 800.0, 9)], None, "strict", False)
+@example([("a", "b", 1000.0, 40), ("b", "c", 900.0, 20), ("c", "a", 800.0, 0)], 24, "none", False)
+@example([("a", "b", 1000.0, 5), ("b", "c", 900.0, 5), ("c", "a", 800.0, 5)], None, "none", False)
+def test_search_matches_reference(
+    items: list[tuple], delay_h: int | None, order: str, any_amount: bool
+) -> None:
+    """Every time order: same-time hops in order (the default), strictly increasing, none;
+    with the §5 amount shave or (`any_amount`, the AMLSim profile) without it."""
     txns = postings([(s, t, a, at(hours=h)) for s, t, a, h in items])
     params = CycleParams(
         span=timedelta(hours=72),
         max_hop_delay=None if delay_h is None else timedelta(hours=delay_h),
         max_length=4,
-        same_time_ok=ties,
+        time_order=order,
+        **({"min_hop_ratio": 0.0, "max_hop_ratio": float("inf")} if any_amount else {}),
     )
     fast = {
         frozenset(h.txn_id for h in hops)

@@ -162,16 +162,16 @@ def test_cycle_ties_are_in_order_by_default(loop: list[tuple[Any, ...]]) -> None
 
 @pytest.mark.parametrize("loop", [SAME_DAY, SAME_START], ids=["all one time", "first two tie"])
 def test_cycle_strict_order_rejects_ties(loop: list[tuple[Any, ...]]) -> None:
-    params = PATTERNS["cycle"].params(same_time_ok=False)
+    params = PATTERNS["cycle"].params(time_order="strict")
     assert run_pattern("cycle", postings(loop), params=params).is_empty()
 
 
 def test_cycle_ties_do_not_rescue_an_earlier_hop() -> None:
     """A tie is in order; a hop before the previous one is not, in either semantics."""
     loop = [("a", "b", 1000, at(5)), ("b", "c", 950, at(5)), ("c", "a", 900, at(4))]
-    for ties in (True, False):
-        params = PATTERNS["cycle"].params(same_time_ok=ties)
-        assert run_pattern("cycle", postings(loop), params=params).is_empty(), ties
+    for order in ("same_time_ok", "strict"):
+        params = PATTERNS["cycle"].params(time_order=order)
+        assert run_pattern("cycle", postings(loop), params=params).is_empty(), order
 
 
 def test_two_cycle_with_close_amounts_fires() -> None:
@@ -181,7 +181,7 @@ def test_two_cycle_with_close_amounts_fires() -> None:
 
 def test_cycle_without_time_order_when_asked() -> None:
     loop = [("a", "b", 1000, at(0)), ("b", "c", 950, at(40)), ("c", "a", 900, at(20))]
-    params = PATTERNS["cycle"].params(time_respecting=False)
+    params = PATTERNS["cycle"].params(time_order="none")
     assert entities(run_pattern("cycle", postings(loop), params=params)) == {"a", "b", "c"}
 
 
