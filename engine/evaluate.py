@@ -17,7 +17,7 @@ from engine.kinds import KINDS, EvalContext, Plan
 from engine.schema import CUSTOMER_COLUMNS, HIT_SCHEMA, TRANSACTION_COLUMNS
 from engine.spec import Rule
 
-__all__ = ["CompiledRule", "Evaluation", "compile_rule", "evaluate"]
+__all__ = ["CompiledRule", "Evaluation", "compile_rule", "evaluate", "scan_columns"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,36 @@ def compile_rule(rule: Rule) -> CompiledRule:
         rule.columns | {"txn_id", "ts_utc", "account_id"} | ({key} if key else set())
     )
     return CompiledRule(rule, kind.build(rule.logic), key, columns, kind.stage)
+
+
+# Transaction columns a scan reads besides its rules' own: alert evidence
+# (`engine.alerts.EVIDENCE_COLUMNS`), and the money-flow edges, names and holders that the
+# graph patterns and the networks grown around alerts read when the input has them (graphs/).
+_BEYOND_RULES = frozenset(
+    {
+        "txn_id",
+        "account_id",
+        "customer_id",
+        "ts_utc",
+        "direction",
+        "amount",
+        "currency",
+        "amount_base",
+        "channel",
+        "txn_type",
+        "counterparty_account_id",
+        "counterparty_name",
+        "counterparty_type",
+        "ultimate_party_name",
+        "reference_text",
+    }
+)
+
+
+def scan_columns(compiled: Sequence[CompiledRule], /) -> frozenset[str]:
+    """The canonical transaction columns a scan with these rules reads (for ingest to keep)."""
+    used = set().union(*(c.columns for c in compiled)) if compiled else set()
+    return frozenset((used | _BEYOND_RULES) & set(TRANSACTION_COLUMNS))
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -193,34 +193,62 @@ def _amount(raw: pl.Expr, mapping: Mapping) -> pl.Expr:
 
 
 def _posting_frame(
-    lf: pl.LazyFrame, mapping: Mapping, index: int, file_index: int, path: str
+    lf: pl.LazyFrame,
+    mapping: Mapping,
+    index: int,
+    file_index: int,
+    path: str,
+    *,
+    keep: frozenset[str] | None = None,
 ) -> pl.LazyFrame:
+    """One posting of every source row, typed, with the text (`_raw_*`) it was parsed from.
+
+    With `keep` (the lean frame of accepted postings), only those canonical fields are made,
+    and a plain text field keeps no separate raw copy: it is null exactly when its text is
+    missing, which is all validation asks of it. Reject messages are made from the full frame.
+    """
     posting = mapping.postings[index]
     fields = dict(posting.fields)
     if mapping.passthrough:
         names = lf.collect_schema().names()
         fields = {c: Source(column=c) for c in TRANSACTION_COLUMNS if c in names} | fields
+    if keep is not None:
+        fields = {k: v for k, v in fields.items() if k in keep}
     if posting.when:
         lf = lf.filter(pl.sql_expr(posting.when).fill_null(False))
     exprs: list[pl.Expr] = [
         pl.col("_line").cast(pl.Int64),
-        pl.lit(path).alias("_file"),
         pl.lit(file_index * 8 + index).alias("_order"),
     ]
+    if keep is None:
+        exprs.insert(1, pl.lit(path).alias("_file"))
     schema = lf.collect_schema()
     natives = {name: _native(src, schema, name) for name, src in fields.items()}
+    lean_text = {
+        name
+        for name, src in fields.items()
+        if keep is not None
+        and natives[name] is None
+        and TRANSACTION_COLUMNS[name] == pl.String()
+        and not (src.signed and name == "amount")
+    }
     for name, src in fields.items():
         native = natives[name]
         if native is not None:
             # already of the canonical type (Parquet, NDJSON numbers): no text round-trip;
             # its text form is made only for the messages of rejected rows
             exprs.append(native.alias(name))
+        elif name in lean_text:
+            text = _raw(src).replace("", None)
+            if name == "txn_id" and posting.txn_id_suffix:
+                text = text + pl.lit(posting.txn_id_suffix)
+            exprs.append(text.alias(name))
         else:
             exprs.append(_raw(src).alias(f"_raw_{name}"))
     framed = lf.select(exprs)
     typed: list[pl.Expr] = []
     for name, src in fields.items():
-        if natives[name] is not None:
+        if natives[name] is not None or name in lean_text:
             continue
         raw = pl.col(f"_raw_{name}")
         dtype = TRANSACTION_COLUMNS[name]
@@ -404,9 +432,7 @@ def _validate(frame: pl.LazyFrame, fx: pl.DataFrame) -> pl.LazyFrame:
     checks.append((pl.col("amount") <= 0, "non_positive"))
     checks.append((~pl.col("direction").is_in(DIRECTIONS), "direction"))
     checks.append((~pl.col("channel").is_in(CHANNELS), "channel"))
-    frame = frame.with_columns(pl.col("currency").str.to_uppercase()).join(
-        fx.lazy(), on="currency", how="left"
-    )
+    frame = _with_rate(frame, fx)
     checks.append((pl.col("_rate").is_null(), "fx"))
     if "amount_base" in names:
         bad_base = pl.col("amount_base").is_null() | (pl.col("amount_base") <= 0)
@@ -426,6 +452,18 @@ def _validate(frame: pl.LazyFrame, fx: pl.DataFrame) -> pl.LazyFrame:
         base = (pl.col("amount") * pl.col("_rate")).round(2).cast(MONEY)
         frame = frame.with_columns(base.alias("amount_base"))
     return frame
+
+
+def _with_rate(frame: pl.LazyFrame, fx: pl.DataFrame) -> pl.LazyFrame:
+    """Upper-case `currency` and add its FX `_rate` (null when the table has none)."""
+    frame = frame.with_columns(pl.col("currency").str.to_uppercase())
+    if fx["currency"].is_duplicated().any():
+        return frame.join(fx.lazy(), on="currency", how="left")
+    # a small table: looked up per row, which keeps the row order (a join need not)
+    rate = pl.col("currency").replace_strict(
+        fx["currency"], fx["_rate"], default=None, return_dtype=fx.schema["_rate"]
+    )
+    return frame.with_columns(rate.alias("_rate"))
 
 
 def _reasons(rejected: pl.DataFrame) -> pl.DataFrame:
@@ -466,8 +504,14 @@ def read_transactions(
     mapping: str | Path | Mapping = "canonical",
     fx: pl.DataFrame | None = None,
     streaming: bool = False,
+    columns: Collection[str] | None = None,
 ) -> Ingested:
     """Read, map and validate transaction files into canonical postings.
+
+    Args:
+        columns: the canonical columns to keep (the required ones are always kept); None
+            keeps every canonical column the input gives. Columns left out are never read
+            from a typed file; validation and rejects are the same either way.
 
     Raises:
         InputError: a file cannot be used at all.
@@ -476,6 +520,10 @@ def read_transactions(
     spec = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
     paths = expand_inputs(inputs)
     fx_table = fx if fx is not None else load_fx()
+    wanted = frozenset(TRANSACTION_COLUMNS if columns is None else columns)
+    wanted |= set(REQUIRED_TRANSACTION_COLUMNS)
+    keep = wanted | _VALIDATED
+    scans: list[tuple[int, Path, pl.LazyFrame]] = []
     parts: list[pl.LazyFrame] = []
     unposted: list[pl.LazyFrame] = []
     label_parts: list[pl.LazyFrame] = []
@@ -492,8 +540,9 @@ def read_transactions(
             raise InputError(f"{path}: file holds no rows")
         rows_read += rows
         files.append(SourceFile(str(path), path.stat().st_size, _fingerprint(path), rows))
+        scans.append((file_index, path, lf))
         for index in range(len(spec.postings)):
-            parts.append(_posting_frame(lf, spec, index, file_index, str(path)))
+            parts.append(_posting_frame(lf, spec, index, file_index, str(path), keep=keep))
         whens = [p.when for p in spec.postings]
         if all(whens):
             applies = pl.any_horizontal([pl.sql_expr(str(w)).fill_null(False) for w in whens])
@@ -516,18 +565,59 @@ def read_transactions(
                 )
             )
     validated = _validate(pl.concat(parts, how="diagonal_relaxed"), fx_table)
-    collected = validated.collect(engine="streaming" if streaming else "auto")
-    rejected = _reasons(collected.filter(pl.col("_reject").is_not_null()))
+    out = [c for c in TRANSACTION_COLUMNS if c in wanted and c in validated.collect_schema()]
+    collected = validated.select("_order", "_line", "_reject", *out).collect(
+        engine="streaming" if streaming else "auto"
+    )
+    # only rejected postings are looked at again, with every field and its raw text
+    codes = collected.filter(pl.col("_reject").is_not_null()).select("_order", "_line", "_reject")
+    rejected = _rejects(scans, spec, fx_table, codes)
     if unposted:
         rejected = pl.concat([rejected, pl.concat(unposted).collect()], how="vertical_relaxed")
-    keep = [c for c in TRANSACTION_COLUMNS if c in collected.columns]
-    accepted = (
-        collected.filter(pl.col("_reject").is_null())
-        .sort("_order", "_line")
-        .select([pl.col(c).cast(TRANSACTION_COLUMNS[c]) for c in keep])
-    )
+    accepted = collected if codes.is_empty() else collected.filter(pl.col("_reject").is_null())
+    if not _in_order(accepted):
+        accepted = accepted.sort("_order", "_line")
+    accepted = accepted.select([pl.col(c).cast(TRANSACTION_COLUMNS[c]) for c in out])
     labels = pl.concat(label_parts).collect() if label_parts else None
     return Ingested(accepted, rejected.sort("file", "line"), labels, tuple(files), rows_read)
+
+
+# what validation reads besides the required columns: kept in the lean frame even when unwanted
+_VALIDATED = frozenset({"amount_base", "ts_local"})
+
+
+def _in_order(frame: pl.DataFrame) -> bool:
+    """Are the postings in file, posting and line order already (the usual case)?"""
+    if frame.height < 2:
+        return True
+    key = pl.col("_order").cast(pl.Int64) * (1 << 40) + pl.col("_line")
+    return bool(frame.select((key.diff().drop_nulls() > 0).all()).item())
+
+
+def _rejects(
+    scans: list[tuple[int, Path, pl.LazyFrame]],
+    spec: Mapping,
+    fx: pl.DataFrame,
+    codes: pl.DataFrame,
+) -> pl.DataFrame:
+    """File, line, field, reason and raw text of the postings `codes` rejects."""
+    if codes.is_empty():
+        return pl.DataFrame(schema=REJECT_SCHEMA)
+    full = [
+        _posting_frame(lf, spec, index, file_index, str(path))
+        for file_index, path, lf in scans
+        for index in range(len(spec.postings))
+    ]
+    frame = _with_rate(pl.concat(full, how="diagonal_relaxed"), fx)
+    if "amount_base" not in frame.collect_schema().names():
+        base = (pl.col("amount") * pl.col("_rate")).round(2).cast(MONEY)
+        frame = frame.with_columns(base.alias("amount_base"))
+    rejected = (
+        frame.join(codes.lazy(), on=["_order", "_line"], how="inner")
+        .collect()
+        .sort("_order", "_line")
+    )
+    return _reasons(rejected)
 
 
 def load_customers(path: str | Path, /) -> tuple[pl.DataFrame, pl.DataFrame]:

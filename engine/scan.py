@@ -22,7 +22,7 @@ from engine import __version__
 from engine.alerts import ALERT_SCHEMA, Prior, build_alerts
 from engine.cases import build_cases
 from engine.catalogue import indicator_of
-from engine.evaluate import CompiledRule, compile_rule, evaluate
+from engine.evaluate import CompiledRule, compile_rule, evaluate, scan_columns
 from engine.incremental import complete_hits, horizon, rule_history
 from engine.ingest import Ingested, load_customers, load_fx, read_transactions
 from engine.kinds import EvalContext
@@ -96,8 +96,10 @@ def run_scan(
     compiled = [compile_rule(r) for r in pack.rules]
     stage("ingest")
     fx = load_fx(options.fx, base_currency=options.base_currency)
+    # only the columns this pack reads; an incremental run keeps all, as later runs read them
+    keep = None if options.incremental else scan_columns(compiled)
     ingested = read_transactions(
-        inputs, mapping=options.mapping, fx=fx, streaming=options.streaming
+        inputs, mapping=options.mapping, fx=fx, streaming=options.streaming, columns=keep
     )
     customers, customer_rejects = (None, None)
     if options.customers:
