@@ -9,6 +9,8 @@ and the executor never see a bad one.
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,7 +27,7 @@ from engine.paths import RULES_DIR
 from engine.rulemeta import META_KEYS, PILLARS, ROLES, SEVERITIES, STATUSES, check_meta
 from engine.schema import CUSTOMER_COLUMNS, TRANSACTION_COLUMNS
 from engine.sqlcheck import find_name, in_string, text_comparisons
-from engine.yamldoc import Doc, KeyPath, load_docs, yaml_diagnostic
+from engine.yamldoc import Doc, KeyPath, _walk, load_docs, yaml_diagnostic
 
 __all__ = [
     "DURATION_PATTERN",
@@ -43,6 +45,7 @@ __all__ = [
     "load_pack",
     "parse_duration",
     "parse_params",
+    "read_docs",
 ]
 
 PARAM_KEYS = ("value", "src", "currency", "note")
@@ -54,6 +57,85 @@ _REFERENCE = re.compile(_PARAM.pattern + "|" + LIST_REF.pattern)
 
 def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+# characters that make a text mean something else as a regular expression (regex::escape's)
+_REGEX_META = r"[\\.+*?()|\[\]{}^$#&\-~]"
+
+
+def _fast_forms(expr: pl.Expr, schema: Mapping[str, pl.DataType]) -> pl.Expr:
+    """The same expression, with two SQL forms that Polars runs slowly made fast, values kept.
+
+    - `strpos(text, pattern)` is `str.find(pattern)`, a regular-expression search. With a
+      pattern column (`strpos(upper(counterparty_name), upper(surname_norm))`) it builds a
+      regex per row from a small cache, which rows in time order miss nearly every time:
+      seconds per million rows. A pattern free of regex metacharacters matches exactly where
+      it occurs as plain text, so those rows are searched as plain text; the others keep the
+      regex search (and its errors for a broken pattern).
+    - `text IN ('a', 'b')` is Polars' SQL `IN`, which a grouped or rolling aggregation cannot
+      treat as elementwise, so a measure such as `sum(CASE WHEN mcc IN (...) THEN 1 END)` is
+      evaluated once per group or window (50x slower). For a text column and a list of texts
+      without NULL it gives exactly what `is_in` gives, so it becomes `is_in`. Lists with a
+      NULL (SQL's three-valued IN) and other types are left as they are.
+    """
+    text = expr.meta.serialize(format="json")
+    if '"Find"' not in text and '"IsIn"' not in text:
+        return expr
+
+    def from_tree(tree: Any) -> pl.Expr:
+        return pl.Expr.deserialize(io.StringIO(json.dumps(tree)), format="json")
+
+    def as_tree(new: pl.Expr) -> Any:
+        return json.loads(new.meta.serialize(format="json"))
+
+    def dtype(of: pl.Expr) -> pl.DataType | None:
+        read = {n: schema[n] for n in of.meta.root_names() if n in schema}
+        try:
+            return pl.LazyFrame(schema=read).select(of.alias("_")).collect_schema()["_"]
+        except Exception:  # any failure keeps the SQL form
+            return None
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, list):
+            return [rewrite(x) for x in node]
+        if not isinstance(node, dict):
+            return node
+        if set(node) == {"Literal"}:
+            return node
+        function = node["Function"].get("function") if set(node) == {"Function"} else None
+        if isinstance(function, dict):
+            inputs = [rewrite(x) for x in node["Function"]["input"]]
+            string = function.get("StringExpr")
+            if (
+                isinstance(string, dict)
+                and "Find" in string
+                and not string["Find"]["literal"]
+                and set(inputs[1]) != {"Literal"}
+            ):
+                found, needle = from_tree(inputs[0]), from_tree(inputs[1])
+                special = needle.str.contains(_REGEX_META)
+                as_regex = found.str.find(
+                    pl.when(special).then(needle), strict=bool(string["Find"]["strict"])
+                )
+                as_text = found.str.find(needle, literal=True)
+                return as_tree(pl.when(special).then(as_regex).otherwise(as_text))
+            sql = function.get("Sql")
+            if isinstance(sql, dict) and "IsIn" in sql and set(inputs[1]) == {"Literal"}:
+                value, options = from_tree(inputs[0]), sql["IsIn"]
+                listed = pl.select(from_tree(inputs[1])).to_series()  # one list of values
+                values = listed.explode() if listed.dtype == pl.List(pl.String) else listed
+                if (
+                    not options.get("nulls_equal")
+                    and listed.len() == 1
+                    and values.dtype == pl.String
+                    and values.null_count() == 0
+                    and dtype(value) == pl.String
+                ):
+                    return as_tree(value.is_in(values.implode()))
+            return {"Function": {**node["Function"], "input": inputs}}
+        return {k: rewrite(v) for k, v in node.items()}
+
+    return from_tree(rewrite(json.loads(text)))
 
 
 def parse_duration(text: str) -> timedelta | None:
@@ -260,7 +342,9 @@ class ParseContext:
         if ".over(" in str(expr):
             # a window function (OVER) reads every row scanned together with this one
             self.batch_windows = True
-        return expr if self._type_check(keys, str(text), expr, allowed) else None
+        if not self._type_check(keys, str(text), expr, allowed):
+            return None
+        return _fast_forms(expr, allowed)
 
     def _parse_sql(self, keys: KeyPath, sql: str) -> pl.Expr | None:
         try:
@@ -273,7 +357,10 @@ class ParseContext:
         self, keys: KeyPath, text: str, expr: pl.Expr, allowed: Mapping[str, pl.DataType]
     ) -> bool:
         try:  # on an empty frame: catches `channel > 5`, `sum(channel)` and friends
-            pl.LazyFrame(schema=dict(allowed)).select(expr.alias("_check")).collect()
+            # only the columns it reads: building a frame of every column costs more than
+            # the check itself, and this runs for every expression of the pack
+            read = {n: allowed[n] for n in expr.meta.root_names() if n in allowed}
+            pl.LazyFrame(schema=read).select(expr.alias("_check")).collect()
         except Exception as exc:
             self.error_at(keys, 0, f"type error: {_first_line(exc)}")
             return False
@@ -429,6 +516,48 @@ def _parse_rule(
     )
 
 
+def read_docs(path: Path | str, text: str) -> list[Doc]:
+    """Every document of a YAML file with its marks, as `engine.yamldoc.load_docs` gives them.
+
+    libyaml composes the nodes (about 8x faster than pure-Python PyYAML: reading the shipped
+    pack's YAML was most of a scan's `rules` stage); its marks count characters, as PyYAML's
+    do. A file libyaml rejects is read again by `load_docs`, whose error messages are the ones
+    diagnostics quote.
+
+    Raises:
+        yaml.YAMLError: the file is not YAML at all.
+    """
+    loader_class = getattr(yaml, "CSafeLoader", None)
+    if loader_class is None:
+        return list(load_docs(path, text))
+    docs: list[Doc] = []
+    loader = loader_class(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            located = Doc(str(path), None)
+            dups: list[Any] = []
+            _walk(node, (), text, located, dups)
+            data = loader.construct_document(node)
+            docs.append(
+                Doc(
+                    located.path,
+                    data,
+                    located.marks,
+                    tuple(dups),
+                    located.key_marks,
+                    located.scalars,
+                )
+            )
+    except yaml.YAMLError:
+        return list(load_docs(path, text))
+    finally:
+        loader.dispose()
+    return docs
+
+
 def rule_files(*paths: Path | str) -> list[Path]:
     """YAML rule files under the given files or folders (mappings and lists excluded)."""
     found: list[Path] = []
@@ -475,7 +604,7 @@ def load_pack(
         text = path.read_text(encoding="utf-8")
         digest.update(path.name.encode() + b"\0" + text.encode())
         try:
-            docs = list(load_docs(path, text))
+            docs = read_docs(path, text)
         except yaml.YAMLError as exc:
             errors.append(yaml_diagnostic(path, exc, text))
             continue
