@@ -43,6 +43,7 @@ MEASUREMENTS = (
     "moneytrail_five_scan",
     "full_pack",
     "full_pack_streaming",
+    "incremental_day",
     "ray_full_pack",  # --engine ray, local cluster of 2 workers; compare with full_pack
 )
 FIVE = ("moneytrail_five", "duckdb_five", "pandas_five")
