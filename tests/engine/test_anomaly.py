@@ -250,7 +250,11 @@ def test_a_scan_skips_an_unbound_model_with_a_notice_and_alerts_with_a_fitted_on
     assert set(fitted.alerts["weight"]) == {1.0}
     assert fitted.alerts["customer_id"].is_not_null().all()
     assert fitted.alerts["explanation"].str.contains("percentile of individuals").all()
-    assert fitted.cases.height == 25  # each alerted customer is a (low-scoring) case
+    # each alerted customer is a (low-scoring) case; customers linked by money flow also
+    # share a network case
+    customers = fitted.cases.filter(pl.col("subject_type") == "customer")
+    assert customers.height == 25
+    assert set(fitted.cases["subject_type"]) <= {"customer", "network"}
 
 
 def test_a_scan_with_a_saved_model_alerts_as_fitting_in_one_go(

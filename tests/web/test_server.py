@@ -20,9 +20,14 @@ from engine.web.context import load_context
 from engine.web.server import CSP
 
 
-def top_case(db: Path) -> tuple[str, str]:
+def top_case(db: Path, kind: str = "customer") -> tuple[str, str]:
+    """The highest-scoring case whose subject is of `kind` (a customer, or a network)."""
     with duckdb.connect(str(db), read_only=True) as con:
-        row = con.sql("SELECT case_id, subject FROM cases ORDER BY score DESC, case_id LIMIT 1")
+        row = con.sql(
+            "SELECT case_id, subject FROM cases WHERE subject_type = ? "
+            "ORDER BY score DESC, case_id LIMIT 1",
+            params=[kind],
+        )
         case_id, subject = row.fetchall()[0]
     return str(case_id), str(subject)
 
@@ -139,6 +144,26 @@ def test_case_page_with_the_scanned_files_shows_kyc_and_full_history(sample_stor
 
     assert re.search(r"<dt>customer id</dt><dd>" + re.escape(subject) + "</dd>", html)
     assert "<dt>full name</dt>" in html
+
+
+def test_a_network_case_page_shows_every_members_alerts_and_no_kyc(sample_store: Path) -> None:
+    case_id, subject = top_case(sample_store, "network")
+    with duckdb.connect(str(sample_store), read_only=True) as con:
+        members = con.sql(
+            "SELECT DISTINCT coalesce(a.customer_id, a.entity) FROM case_alerts "
+            "JOIN alerts a USING (alert_id) WHERE case_id = ?",
+            params=[case_id],
+        ).fetchall()
+    from webkit import SAMPLE
+
+    context = load_context(customers=SAMPLE / "customers.parquet")
+    with running(sample_store, context) as server:
+        html = request(server, f"/case/{case_id}").text
+
+    assert subject.startswith("net-") and subject in html
+    assert len(members) >= 2
+    assert "The subject is a network" in html
+    assert "alerted customers or entities in one money-flow network" in html
 
 
 def test_evidence_sorts_by_a_whitelisted_column_only(sample_store: Path) -> None:
