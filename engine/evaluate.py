@@ -49,34 +49,18 @@ def compile_rule(rule: Rule) -> CompiledRule:
     return CompiledRule(rule, kind.build(rule.logic), key, columns, kind.stage)
 
 
-# Transaction columns a scan reads besides its rules' own: alert evidence
-# (`engine.alerts.EVIDENCE_COLUMNS`), and the money-flow edges, names and holders that the
-# graph patterns and the networks grown around alerts read when the input has them (graphs/).
-_BEYOND_RULES = frozenset(
-    {
-        "txn_id",
-        "account_id",
-        "customer_id",
-        "ts_utc",
-        "direction",
-        "amount",
-        "currency",
-        "amount_base",
-        "channel",
-        "txn_type",
-        "counterparty_account_id",
-        "counterparty_name",
-        "counterparty_type",
-        "ultimate_party_name",
-        "reference_text",
-    }
-)
-
-
 def scan_columns(compiled: Sequence[CompiledRule], /) -> frozenset[str]:
-    """The canonical transaction columns a scan with these rules reads (for ingest to keep)."""
+    """The canonical transaction columns a scan with these rules reads (for ingest to keep).
+
+    Besides the rules' own: the alerts' evidence (`engine.alerts.EVIDENCE_COLUMNS`) and what
+    network growth reads around the alerts (`graphs.networks.NETWORK_COLUMNS`).
+    """
+    from engine.alerts import EVIDENCE_COLUMNS
+    from graphs.networks import NETWORK_COLUMNS
+
     used = set().union(*(c.columns for c in compiled)) if compiled else set()
-    return frozenset((used | _BEYOND_RULES) & set(TRANSACTION_COLUMNS))
+    beyond = {*EVIDENCE_COLUMNS, *NETWORK_COLUMNS}
+    return frozenset((used | beyond) & set(TRANSACTION_COLUMNS))
 
 
 @dataclass(frozen=True, slots=True)
