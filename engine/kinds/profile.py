@@ -128,12 +128,12 @@ def _build(logic: Profile) -> Plan:
         for _name, expr in logic.derived:
             grid = grid.with_columns(expr.cast(pl.Float64))
         grid = grid.sort(logic.by, "_period")
+        group = [logic.segment, "_period"] if logic.segment else ["_period"]
         for n in names:
             prev = pl.col(n).shift(1)
             mean = prev.rolling_mean(logic.baseline, min_samples=logic.min_baseline).over(logic.by)
             std = prev.rolling_std(logic.baseline, min_samples=logic.min_baseline).over(logic.by)
             grid = grid.with_columns(mean.alias(f"{n}_baseline"), std.alias(f"{n}_std"))
-            group = [logic.segment, "_period"] if logic.segment else ["_period"]
             grid = grid.with_columns(
                 pl.when(pl.col(f"{n}_std") > 0)
                 .then((pl.col(n) - pl.col(f"{n}_baseline")) / pl.col(f"{n}_std"))
@@ -146,7 +146,7 @@ def _build(logic: Profile) -> Plan:
                     / (pl.len().over(group) - 1).clip(lower_bound=1)
                 ).alias(f"{n}_peer_pct"),
             )
-            grid = _with_peer_median(grid, n, group)
+        grid = _with_peer_medians(grid, names, group)
         triggers = (
             grid.filter(logic.having.fill_null(False))
             .rename({logic.by: "entity"})
@@ -161,52 +161,67 @@ def _build(logic: Profile) -> Plan:
     return plan
 
 
-def _with_peer_median(grid: pl.LazyFrame, n: str, group: list[str]) -> pl.LazyFrame:
-    """`{n}_peer_median`: the median of `n` over the other entities of the row's group.
+def _with_peer_medians(grid: pl.LazyFrame, names: list[str], group: list[str]) -> pl.LazyFrame:
+    """`{n}_peer_median` for each measure `n`: its median over the other entities of the
+    row's group.
 
     Without its own value the group has M = N - 1 values; each row's own value sits at its
     ordinal rank r among the sorted values s, so the others' sorted value at k is s[k] below r
     and s[k + 1] from r on. Only s around the middle is needed: c = (N - 1) // 2 gives
     s[c] or s[c + 1] when N is even, the mean of the two around s[c] when N is odd. Rows with
     a null value are not in the group; their peer median is the median of the group.
+
+    All measures share one aggregation and one join: the grid is referenced twice in all,
+    not twice per measure (a plan that doubled per measure recomputed the grid 2^k times).
     """
-    valid = pl.col(n).is_not_null() & pl.col(n).is_not_nan()
-    middle = (pl.col("_sorted").list.len() - 1) // 2
-    mids = (
-        grid.filter(valid)
-        .group_by(group)
-        .agg(pl.col(n).sort().alias("_sorted"), pl.col(n).median().alias("_all"))
-        .with_columns(
-            pl.col("_sorted").list.len().alias("_n"),
+    aggs: list[pl.Expr] = []
+    finals: list[pl.Expr] = []
+    temps: list[str] = []
+    for n in names:
+        valid = pl.col(n).is_not_null() & pl.col(n).is_not_nan()
+        ordered = pl.col(n).filter(valid).sort()
+        count = valid.sum()
+        middle = (count.cast(pl.Int64) - 1) // 2
+        aggs += [
+            count.cast(pl.Int64).alias(f"_n_{n}"),
+            pl.col(n).filter(valid).median().alias(f"_all_{n}"),
             *[
-                pl.col("_sorted").list.get(middle + k, null_on_oob=True).alias(f"_s{k + 1}")
+                ordered.get(middle + k, null_on_oob=True).alias(f"_s{k + 1}_{n}")
                 for k in (-1, 0, 1)
             ],
-        )
-        .drop("_sorted")
+        ]
+        rank = (pl.when(valid).then(pl.col(n)).rank("ordinal").over(group) - 1).cast(pl.Int64)
+        finals.append(rank.alias(f"_r_{n}"))
+        temps += [f"_r_{n}", f"_n_{n}", f"_all_{n}", f"_s0_{n}", f"_s1_{n}", f"_s2_{n}"]
+    medians = [_peer_median(n).cast(pl.Float64).alias(f"{n}_peer_median") for n in names]
+    mids = grid.group_by(group).agg(aggs)
+    return (
+        grid.with_columns(finals)
+        .join(mids, on=group, how="left", nulls_equal=True, maintain_order="left")
+        .with_columns(medians)
+        .drop(temps)
     )
-    rank = (pl.when(valid).then(pl.col(n)).rank("ordinal").over(group) - 1).cast(pl.Int64)
-    c = (pl.col("_n") - 1) // 2
+
+
+def _peer_median(n: str) -> pl.Expr:
+    """The leave-one-out median of `n` from the row's rank and the group's middle values."""
+    valid = pl.col(n).is_not_null() & pl.col(n).is_not_nan()
+    size, rank = pl.col(f"_n_{n}"), pl.col(f"_r_{n}")
+    c = (size - 1) // 2
 
     def other(k: pl.Expr, at_k: str, after_k: str) -> pl.Expr:
-        return pl.when(k < pl.col("_r")).then(pl.col(at_k)).otherwise(pl.col(after_k))
+        return pl.when(k < rank).then(pl.col(f"{at_k}_{n}")).otherwise(pl.col(f"{after_k}_{n}"))
 
     even = other(c, "_s1", "_s2")
     odd = (other(c - 1, "_s0", "_s1") + other(c, "_s1", "_s2")) / 2
-    median = (
+    return (
         pl.when(~valid)
-        .then(pl.col("_all"))
-        .when(pl.col("_n") <= 1)
+        .then(pl.col(f"_all_{n}"))
+        .when(size <= 1)
         .then(None)
-        .when(pl.col("_n") % 2 == 0)
+        .when(size % 2 == 0)
         .then(even)
         .otherwise(odd)
-    )
-    return (
-        grid.with_columns(rank.alias("_r"))
-        .join(mids, on=group, how="left", nulls_equal=True, maintain_order="left")
-        .with_columns(median.cast(pl.Float64).alias(f"{n}_peer_median"))
-        .drop("_r", "_n", "_all", "_s0", "_s1", "_s2")
     )
 
 
