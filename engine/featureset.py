@@ -49,8 +49,8 @@ from engine.errors import Diagnostic, RuleError, suggest
 from engine.lists import LIST_REF, RefLists, load_lists
 from engine.paths import RULES_DIR
 from engine.schema import CUSTOMER_COLUMNS, TRANSACTION_COLUMNS
-from engine.spec import ParseContext, parse_duration, parse_params, read_docs
-from engine.yamldoc import Doc, KeyPath, yaml_diagnostic
+from engine.spec import ParseContext, parse_duration, parse_params
+from engine.yamldoc import Doc, KeyPath, load_docs, yaml_diagnostic
 
 __all__ = [
     "BUILTIN_ARGS",
@@ -421,7 +421,7 @@ def load_feature_set(path: Path | str, *, lists: RefLists | None = None) -> Feat
     """
     source = Path(path).read_text(encoding="utf-8")
     try:
-        docs = read_docs(path, source)
+        docs = load_docs(path, source)
     except yaml.YAMLError as exc:
         raise RuleError([yaml_diagnostic(path, exc)]) from None
     if len(docs) != 1:

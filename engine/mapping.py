@@ -36,8 +36,7 @@ import yaml
 from engine.errors import Diagnostic, RuleError, suggest
 from engine.paths import MAPPINGS_DIR
 from engine.schema import TRANSACTION_COLUMNS
-from engine.spec import read_docs
-from engine.yamldoc import Doc, KeyPath, yaml_diagnostic
+from engine.yamldoc import Doc, KeyPath, load_docs, yaml_diagnostic
 
 __all__ = ["MAPPINGS_DIR", "Mapping", "Posting", "Source", "load_mapping", "mapping_names"]
 
@@ -291,7 +290,7 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
         )
     text = path.read_text(encoding="utf-8")
     try:
-        docs = read_docs(path, text)
+        docs = load_docs(path, text)
     except yaml.YAMLError as exc:
         raise RuleError([yaml_diagnostic(path, exc, text)]) from exc
     if len(docs) != 1:

@@ -27,7 +27,7 @@ from engine.paths import RULES_DIR
 from engine.rulemeta import META_KEYS, PILLARS, ROLES, SEVERITIES, STATUSES, check_meta
 from engine.schema import CUSTOMER_COLUMNS, TRANSACTION_COLUMNS
 from engine.sqlcheck import find_name, in_string, text_comparisons
-from engine.yamldoc import Doc, KeyPath, _walk, load_docs, yaml_diagnostic
+from engine.yamldoc import Doc, KeyPath, load_docs, yaml_diagnostic
 
 __all__ = [
     "DURATION_PATTERN",
@@ -45,7 +45,6 @@ __all__ = [
     "load_pack",
     "parse_duration",
     "parse_params",
-    "read_docs",
 ]
 
 PARAM_KEYS = ("value", "src", "currency", "note")
@@ -516,48 +515,6 @@ def _parse_rule(
     )
 
 
-def read_docs(path: Path | str, text: str) -> list[Doc]:
-    """Every document of a YAML file with its marks, as `engine.yamldoc.load_docs` gives them.
-
-    libyaml composes the nodes (about 8x faster than pure-Python PyYAML: reading the shipped
-    pack's YAML was most of a scan's `rules` stage); its marks count characters, as PyYAML's
-    do. A file libyaml rejects is read again by `load_docs`, whose error messages are the ones
-    diagnostics quote.
-
-    Raises:
-        yaml.YAMLError: the file is not YAML at all.
-    """
-    loader_class = getattr(yaml, "CSafeLoader", None)
-    if loader_class is None:
-        return list(load_docs(path, text))
-    docs: list[Doc] = []
-    loader = loader_class(text)
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            located = Doc(str(path), None)
-            dups: list[Any] = []
-            _walk(node, (), text, located, dups)
-            data = loader.construct_document(node)
-            docs.append(
-                Doc(
-                    located.path,
-                    data,
-                    located.marks,
-                    tuple(dups),
-                    located.key_marks,
-                    located.scalars,
-                )
-            )
-    except yaml.YAMLError:
-        return list(load_docs(path, text))
-    finally:
-        loader.dispose()
-    return docs
-
-
 def rule_files(*paths: Path | str) -> list[Path]:
     """YAML rule files under the given files or folders (mappings and lists excluded)."""
     found: list[Path] = []
@@ -604,7 +561,7 @@ def load_pack(
         text = path.read_text(encoding="utf-8")
         digest.update(path.name.encode() + b"\0" + text.encode())
         try:
-            docs = read_docs(path, text)
+            docs = load_docs(path, text)
         except yaml.YAMLError as exc:
             errors.append(yaml_diagnostic(path, exc, text))
             continue

@@ -99,7 +99,7 @@ def test_a_missing_path_is_an_input_error() -> None:
 def test_a_position_inside_a_value_accounts_for_its_yaml_style(
     text: str, line: int, col: int
 ) -> None:
-    doc = next(load_docs("t.yaml", text))
+    doc = load_docs("t.yaml", text)[0]
     keys: tuple[str | int, ...] = (0, "w") if isinstance(doc.data, list) else ("w",)
     value = doc.data[0]["w"] if isinstance(doc.data, list) else doc.data["w"]
 
