@@ -10,15 +10,28 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from engine.schema import HIT_SCHEMA, TS_UTC
 from engine.spec import Rule
 
-__all__ = ["ALERT_COLUMNS", "ALERT_SCHEMA", "EVIDENCE_COLUMNS", "Prior", "build_alerts", "explain"]
+if TYPE_CHECKING:
+    from engine.evaluate import CompiledRule
+
+__all__ = [
+    "ALERT_COLUMNS",
+    "ALERT_SCHEMA",
+    "EVIDENCE_COLUMNS",
+    "Prior",
+    "alerts_of",
+    "build_alerts",
+    "empty_evidence",
+    "explain",
+]
 
 EVIDENCE_COLUMNS = (
     "txn_id",
@@ -142,7 +155,7 @@ def build_alerts(
     if prior is not None and not prior.episodes.is_empty():
         hits = pl.concat([hits, _as_hits(prior).with_columns(pl.lit(0).alias("_fresh"))])
     if hits.is_empty():
-        return _empty_alerts(), _empty_evidence(txns)
+        return _empty_alerts(), empty_evidence(txns)
     ordered = hits.sort(
         "entity", "window_start", "window_end", "_fresh", "measures", nulls_last=False
     )
@@ -260,7 +273,43 @@ def _empty_alerts() -> pl.DataFrame:
     return pl.DataFrame(schema=ALERT_SCHEMA)
 
 
-def _empty_evidence(txns: pl.DataFrame) -> pl.DataFrame:
+def alerts_of(
+    rules: Sequence[CompiledRule],
+    hits: Mapping[str, pl.DataFrame],
+    txns: pl.DataFrame,
+    /,
+    *,
+    priors: Mapping[str, Prior] | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(alerts, evidence) of every rule that has hits, in the rules' order.
+
+    The postings the hits cite are found once, in one small frame, not in all transactions
+    once per rule. `priors` are the stored episodes an incremental run extends, per rule id.
+    """
+    cited = pl.concat(
+        [h.select(pl.col("evidence").explode()) for h in hits.values()]
+        + [pl.DataFrame(schema={"evidence": pl.String})]
+    )
+    evidenced = txns.join(cited.unique().rename({"evidence": "txn_id"}), on="txn_id", how="semi")
+    alert_parts, evidence_parts = [_empty_alerts()], [empty_evidence(txns)]
+    for item in rules:
+        found = hits.get(item.rule.id)
+        if found is None:
+            continue
+        alerts, evidence = build_alerts(
+            item.rule,
+            found,
+            evidenced,
+            entity_type=item.partition_key or "account_id",
+            prior=(priors or {}).get(item.rule.id),
+        )
+        alert_parts.append(alerts)
+        evidence_parts.append(evidence)
+    return pl.concat(alert_parts), pl.concat(evidence_parts, how="vertical_relaxed")
+
+
+def empty_evidence(txns: pl.DataFrame) -> pl.DataFrame:
+    """No evidence rows, typed as the evidence of alerts on `txns` would be."""
     return pl.DataFrame(
         schema={
             "alert_id": pl.String,

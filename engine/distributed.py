@@ -25,7 +25,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from engine.alerts import ALERT_SCHEMA, EVIDENCE_COLUMNS, build_alerts
+from engine.alerts import ALERT_SCHEMA, EVIDENCE_COLUMNS, alerts_of, empty_evidence
 from engine.errors import InputError
 from engine.evaluate import CompiledRule, evaluate
 from engine.kinds import EvalContext
@@ -146,32 +146,8 @@ def scan_frame(
 ) -> Scanned:
     """Evaluate `rules` over `frame` and build their alerts, as a one-process scan does."""
     evaluation = evaluate(frame, rules, customers=customers, context=context, streaming=streaming)
-    cited = pl.concat(
-        [h.select(pl.col("evidence").explode()) for h in evaluation.hits.values()]
-        + [pl.DataFrame(schema={"evidence": pl.String})]
-    )
-    evidenced = frame.join(cited.unique().rename({"evidence": "txn_id"}), on="txn_id", how="semi")
-    alert_parts = [pl.DataFrame(schema=ALERT_SCHEMA)]
-    evidence_parts = [_no_evidence(frame)]
-    for item in rules:
-        hits = evaluation.hits.get(item.rule.id)
-        if hits is None:
-            continue
-        alerts, evidence = build_alerts(
-            item.rule, hits, evidenced, entity_type=item.partition_key or "account_id"
-        )
-        alert_parts.append(alerts)
-        evidence_parts.append(evidence)
-    return Scanned(
-        pl.concat(alert_parts),
-        pl.concat(evidence_parts, how="vertical_relaxed"),
-        evaluation.skipped,
-    )
-
-
-def _no_evidence(frame: pl.DataFrame) -> pl.DataFrame:
-    columns = {c: frame.schema.get(c, pl.String()) for c in EVIDENCE_COLUMNS}
-    return pl.DataFrame(schema={"alert_id": pl.String(), **columns})
+    alerts, evidence = alerts_of(rules, evaluation.hits, frame)
+    return Scanned(alerts, evidence, evaluation.skipped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,7 +294,7 @@ def run_stages(
             alert_parts.append(mine.sort("entity", "window_start", maintain_order=True))
         evidence_parts += [r.evidence for r in results]
     all_alerts = pl.concat([pl.DataFrame(schema=ALERT_SCHEMA), *alert_parts])
-    evidence = pl.concat([_no_evidence(txns), *evidence_parts], how="vertical_relaxed")
+    evidence = pl.concat([empty_evidence(txns), *evidence_parts], how="vertical_relaxed")
     order = all_alerts.select("alert_id").with_row_index("_order")
     evidence = (
         evidence.join(order, on="alert_id", how="left")

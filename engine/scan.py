@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from engine import __version__
-from engine.alerts import ALERT_SCHEMA, Prior, build_alerts
+from engine.alerts import ALERT_SCHEMA, Prior, alerts_of, empty_evidence
 from engine.cases import build_cases
 from engine.catalogue import indicator_of
 from engine.evaluate import CompiledRule, compile_rule, evaluate, scan_columns
@@ -308,32 +308,17 @@ def _run_stages(
             txns, batch, customers=customers, context=context, streaming=streaming
         )
         skipped |= evaluation.skipped
-        # every rule's evidence is looked up in one small frame, not in all transactions
-        cited = pl.concat(
-            [h.select(pl.col("evidence").explode()) for h in evaluation.hits.values()]
-            + [pl.DataFrame(schema={"evidence": pl.String})]
-        )
-        evidenced = txns.join(
-            cited.unique().rename({"evidence": "txn_id"}), on="txn_id", how="semi"
-        )
-        for item in batch:
-            hits = evaluation.hits.get(item.rule.id)
-            if hits is None:
-                continue
-            entity_type = item.partition_key or "account_id"
-            episodes = None
-            if prior is not None:
-                hits = complete_hits(hits, rule_history(item), prior.state_start)
-                episodes = prior.for_rule(item.rule.id)
-            alerts, evidence = build_alerts(
-                item.rule, hits, evidenced, entity_type=entity_type, prior=episodes
-            )
-            alert_parts.append(alerts)
-            evidence_parts.append(evidence)
-    all_alerts = pl.concat(alert_parts) if alert_parts else pl.DataFrame(schema=ALERT_SCHEMA)
-    all_evidence = (
-        pl.concat(evidence_parts, how="vertical_relaxed")
-        if evidence_parts
-        else pl.DataFrame(schema={"alert_id": pl.String, "txn_id": pl.String})
-    )
+        hits, priors = evaluation.hits, None
+        if prior is not None:
+            hits = {
+                item.rule.id: complete_hits(h, rule_history(item), prior.state_start)
+                for item in batch
+                if (h := hits.get(item.rule.id)) is not None
+            }
+            priors = {item.rule.id: prior.for_rule(item.rule.id) for item in batch}
+        alerts, evidence = alerts_of(batch, hits, txns, priors=priors)
+        alert_parts.append(alerts)
+        evidence_parts.append(evidence)
+    all_alerts = pl.concat([pl.DataFrame(schema=ALERT_SCHEMA), *alert_parts])
+    all_evidence = pl.concat([empty_evidence(txns), *evidence_parts], how="vertical_relaxed")
     return all_alerts, all_evidence, skipped
