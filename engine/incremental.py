@@ -1,21 +1,22 @@
 """Incremental scans: scan one more day, get exactly the alerts a full rescan would give.
 
-The store keeps the canonical postings of incremental runs as state. A new run reads only
-the state a rule's hits could need: from `min(new timestamps) - horizon`, where the horizon
-is the longest reach plus earlier history of any rule of the pack (`Kind.history`). Hits
-are kept only when everything they read was loaded; stored episodes they touch are merged
-with them (`engine.alerts.Prior`), so ids, evidence and measures equal a full rescan's.
+The store keeps the canonical postings of incremental runs as state. Each rule reads only
+the state its own hits could need: from `min(new timestamps) - reach - extra`
+(`Kind.history`), so a 3-day velocity rule reads three days whatever else the pack holds.
+Hits are kept only when everything they read was loaded; stored episodes they touch are
+merged with them (`engine.alerts.Prior`), so ids, evidence and measures equal a full
+rescan's.
 
-Rules whose history is unbounded (an anomaly fit over the population, or an expression with
-a window function, whose result depends on what is scanned together) make the whole state
-load. Late postings older than the last run can add alerts, but a full rescan is needed to
-retract one they would have prevented.
+A rule whose history is unbounded (an anomaly fit over the population, a profile ranking
+every entity that ever transacted, a graph over all flows, or an expression with a window
+function, whose result depends on what is scanned together) reads the whole state. Late
+postings older than the last run can add alerts, but a full rescan is needed to retract one
+they would have prevented.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import polars as pl
 
@@ -23,7 +24,7 @@ from engine.evaluate import CompiledRule
 from engine.kinds import KINDS
 from engine.kinds.common import WHOLE_HISTORY, History
 
-__all__ = ["complete_hits", "horizon", "rule_history"]
+__all__ = ["complete_hits", "rule_history", "state_start"]
 
 
 def rule_history(compiled: CompiledRule) -> History:
@@ -33,15 +34,13 @@ def rule_history(compiled: CompiledRule) -> History:
     return KINDS[compiled.rule.kind].history(compiled.rule.logic)
 
 
-def horizon(compiled: Sequence[CompiledRule]) -> timedelta | None:
-    """How far before the new postings the state must be read; None for all of it."""
-    longest = timedelta(0)
-    for item in compiled:
-        history = rule_history(item)
-        if history.reach is None:
-            return None
-        longest = max(longest, history.reach + history.extra)
-    return longest
+def state_start(history: History, first: datetime, floor: datetime) -> datetime | None:
+    """The earliest state posting a rule's hits that touch postings from `first` on can read,
+    or None when that is the whole state (from `floor`, the earliest kept, on)."""
+    if history.reach is None:
+        return None
+    start = first - history.reach - history.extra
+    return start if start > floor else None
 
 
 def complete_hits(

@@ -10,7 +10,7 @@ import contextlib
 import dataclasses
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +23,7 @@ from engine.alerts import ALERT_SCHEMA, Prior, alerts_of, empty_evidence
 from engine.cases import build_cases
 from engine.catalogue import indicator_of
 from engine.evaluate import CompiledRule, compile_rule, evaluate, scan_columns
-from engine.incremental import complete_hits, horizon, rule_history
+from engine.incremental import complete_hits, rule_history, state_start
 from engine.ingest import Ingested, load_customers, load_fx, read_transactions
 from engine.kinds import EvalContext
 from engine.lists import load_lists
@@ -137,16 +137,12 @@ def run_scan(
         case_input, case_evidence, network_txns = all_alerts, all_evidence, txns
         if store is not None and prior is not None:
             # cases and networks are recomputed over every stored alert, not just this day's
-            kept = set(all_alerts["alert_id"].to_list())
-            retired = tuple(sorted(set(prior.alerts["alert_id"].to_list()) - kept))
-            stored, stored_evidence = store.prior_episodes(None)
-            others = stored.filter(~pl.col("alert_id").is_in([*kept, *retired]))
-            case_input = pl.concat(
-                [others.select(all_alerts.columns).cast(all_alerts.schema), all_alerts]
-            )
+            retired = prior.retired(all_alerts)
+            case_input = prior.current(all_alerts)
+            others = case_input.filter(~pl.col("alert_id").is_in(all_alerts["alert_id"].implode()))
             case_evidence = pl.concat(
                 [
-                    stored_evidence.join(others.select("alert_id"), on="alert_id", how="semi"),
+                    prior.evidence.join(others.select("alert_id"), on="alert_id", how="semi"),
                     all_evidence,
                 ],
                 how="diagonal_relaxed",
@@ -238,17 +234,51 @@ def _all_postings(store: Store, new: pl.DataFrame) -> pl.DataFrame:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Prior:
-    """What an incremental run carries from the store: the loaded state's start and the
-    stored alerts (with evidence) that new hits may extend."""
+    """What an incremental run carries from the store: where each rule's state starts (None:
+    the whole state) and every stored alert with its evidence.
 
-    state_start: datetime | None
+    A stored alert is *in reach* of its rule when its window ends at or after the rule's
+    state start: this run re-emits it (perhaps extended) or retires it. Alerts of rules no
+    longer in the pack are in reach from the earliest start.
+    """
+
+    starts: Mapping[str, datetime | None]
     alerts: pl.DataFrame
     evidence: pl.DataFrame
 
-    def for_rule(self, rule_id: str) -> Prior:
-        episodes = self.alerts.filter(pl.col("rule_id") == rule_id)
+    def in_reach(self) -> pl.Expr:
+        """True for the stored alerts this run's hits replace."""
+        bounded = [s for s in self.starts.values() if s is not None]
+        earliest = min(bounded) if len(bounded) == len(self.starts) and bounded else None
+        start = pl.col("rule_id").replace_strict(
+            dict(self.starts), default=earliest, return_dtype=self.alerts.schema["window_end"]
+        )
+        return start.is_null() | (pl.col("window_end") >= start)
+
+    def for_rule(self, rule_id: str) -> Prior | None:
+        """The rule's stored episodes in reach that its new hits may extend; None when the
+        rule reads the whole state, so its hits are all recomputed."""
+        if self.starts.get(rule_id) is None:
+            return None
+        episodes = self.alerts.filter(pl.col("rule_id") == rule_id, self.in_reach())
         ids = episodes["alert_id"]
         return Prior(episodes, self.evidence.filter(pl.col("alert_id").is_in(ids.implode())))
+
+    def retired(self, kept: pl.DataFrame) -> tuple[str, ...]:
+        """Stored alerts in reach that this run's alerts (`kept`) no longer include."""
+        gone = self.alerts.filter(
+            self.in_reach(), ~pl.col("alert_id").is_in(kept["alert_id"].implode())
+        )
+        return tuple(sorted(gone["alert_id"].to_list()))
+
+    def current(self, new: pl.DataFrame, rule_ids: Collection[str] | None = None) -> pl.DataFrame:
+        """The alerts a full rescan would hold: stored ones out of reach, and `new` (of the
+        rules `rule_ids`, when given)."""
+        ids = new["alert_id"].implode()
+        kept = self.alerts.filter(~self.in_reach(), ~pl.col("alert_id").is_in(ids))
+        if rule_ids is not None:
+            kept = kept.filter(pl.col("rule_id").is_in(list(rule_ids)))
+        return pl.concat([kept.select(new.columns).cast(new.schema), new])
 
 
 def _with_state(
@@ -256,17 +286,22 @@ def _with_state(
 ) -> tuple[pl.DataFrame, pl.DataFrame, _Prior, pl.DataFrame]:
     """(state + new postings to evaluate, the new postings to keep, prior episodes, rejects).
 
-    A new posting whose txn_id is already in the state is rejected as a duplicate.
+    The state is read from the earliest start any rule needs, in the columns the scan reads
+    (a batch scan's ingest keeps the same). A new posting whose txn_id is already in the
+    state is rejected as a duplicate.
     """
     floor = store.state_floor()
-    reach = horizon(compiled)
-    state_start: datetime | None = None
-    if reach is not None and floor is not None and not new.is_empty():
+    starts: dict[str, datetime | None] = dict.fromkeys((c.rule.id for c in compiled), None)
+    if floor is not None and not new.is_empty():
         first: datetime = new["ts_utc"].min()  # type: ignore[assignment]
-        start = first - reach
-        state_start = start if start > floor else None
-    state = store.read_state(state_start) if floor is not None else pl.DataFrame()
-    seen = set(state["txn_id"].to_list()) if state.height else set()
+        starts = {c.rule.id: state_start(rule_history(c), first, floor) for c in compiled}
+    bounded = [s for s in starts.values() if s is not None]
+    earliest = min(bounded) if bounded and len(bounded) == len(starts) else None
+    columns = scan_columns(compiled)
+    state = (
+        store.read_state(earliest, columns=sorted(columns)) if floor is not None else pl.DataFrame()
+    )
+    seen = state["txn_id"].implode() if state.height else pl.Series([], dtype=pl.String).implode()
     again = new.filter(pl.col("txn_id").is_in(seen))
     fresh = new.filter(~pl.col("txn_id").is_in(seen))
     late = again.select(
@@ -276,12 +311,13 @@ def _with_state(
         pl.format("duplicate txn_id '{}' (already scanned)", pl.col("txn_id")).alias("reason"),
         pl.lit(None, pl.String).alias("raw"),
     )
-    frame = fresh if state.is_empty() else pl.concat([state, fresh], how="diagonal_relaxed")
+    scanned = fresh.select([c for c in fresh.columns if c in columns])
+    frame = scanned if state.is_empty() else pl.concat([state, scanned], how="diagonal_relaxed")
     frame = frame.select(
         [pl.col(c).cast(TRANSACTION_COLUMNS[c]) for c in TRANSACTION_COLUMNS if c in frame.columns]
     ).sort("ts_utc", "txn_id")
-    alerts, evidence = store.prior_episodes(state_start)
-    return frame, fresh, _Prior(state_start, alerts, evidence), late
+    alerts, evidence = store.prior_episodes(None)
+    return frame, fresh, _Prior(starts, alerts, evidence), late
 
 
 def _run_stages(
@@ -303,19 +339,35 @@ def _run_stages(
         if level > 1:
             on_stage("graph")
             earlier = pl.concat(alert_parts) if alert_parts else pl.DataFrame(schema=ALERT_SCHEMA)
+            if prior is not None:  # the earlier stages' alerts over all days, as a rescan has
+                before = {c.rule.id for c in compiled if c.stage < level}
+                earlier = prior.current(earlier, rule_ids=before)
             context = dataclasses.replace(context, alerts=earlier)
-        evaluation = evaluate(
-            txns, batch, customers=customers, context=context, streaming=streaming
-        )
-        skipped |= evaluation.skipped
-        hits, priors = evaluation.hits, None
+        # an incremental run evaluates each rule over its own stretch of the state
+        by_start: dict[datetime | None, list[CompiledRule]] = {}
+        for item in batch:
+            start = None if prior is None else prior.starts[item.rule.id]
+            by_start.setdefault(start, []).append(item)
+        hits: dict[str, pl.DataFrame] = {}
+        for start, group in by_start.items():
+            frame = txns if start is None else txns.filter(pl.col("ts_utc") >= start)
+            evaluation = evaluate(
+                frame, group, customers=customers, context=context, streaming=streaming
+            )
+            skipped |= evaluation.skipped
+            hits |= evaluation.hits
+        priors = None
         if prior is not None:
             hits = {
-                item.rule.id: complete_hits(h, rule_history(item), prior.state_start)
+                item.rule.id: complete_hits(h, rule_history(item), prior.starts[item.rule.id])
                 for item in batch
                 if (h := hits.get(item.rule.id)) is not None
             }
-            priors = {item.rule.id: prior.for_rule(item.rule.id) for item in batch}
+            priors = {
+                item.rule.id: episodes
+                for item in batch
+                if (episodes := prior.for_rule(item.rule.id)) is not None
+            }
         alerts, evidence = alerts_of(batch, hits, txns, priors=priors)
         alert_parts.append(alerts)
         evidence_parts.append(evidence)

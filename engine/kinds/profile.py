@@ -65,6 +65,9 @@ def _parse(ctx: ParseContext, data: Any) -> Profile | None:
         )
     measures, derived = parse_measures(ctx, data.get("measures"))
     baseline_raw = data.get("baseline") or {}
+    if not isinstance(baseline_raw, dict):
+        ctx.error(("baseline",), "baseline must be a mapping", "e.g. {periods: 6, min_periods: 3}")
+        baseline_raw = {}
     baseline = int(baseline_raw.get("periods", 6))
     min_baseline = int(baseline_raw.get("min_periods", 3))
     segment = data.get("segment")

@@ -89,7 +89,8 @@ def _build_transaction(logic: Transaction) -> Plan:
 
 TRANSACTION = Kind(
     name="transaction",
-    history=lambda logic: History(timedelta(0)),  # a hit reads its own row only
+    # a hit reads its own row, but its window (and so its episode) starts `window` before it
+    history=lambda logic: History(logic.window),
     keys=("by", "where", "window", "measures"),
     parse=_parse_transaction,
     build=_build_transaction,
@@ -191,7 +192,7 @@ def _build_reference(logic: Reference) -> Plan:
 
 REFERENCE = Kind(
     name="reference",
-    history=lambda logic: History(timedelta(0)),
+    history=lambda logic: History(logic.window),  # as `transaction`: a hit spans `window`
     keys=("by", "column", "list", "group", "where", "ref_where", "window", "measures"),
     parse=_parse_reference,
     build=_build_reference,

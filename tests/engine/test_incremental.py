@@ -67,6 +67,35 @@ window: 5d
 measures: {payers: "count(DISTINCT counterparty_account_id)"}
 having: "payers >= 3"
 """,
+    # unbounded history: a profile ranks every entity that ever transacted, so it reads the
+    # whole state while the rules above read only their own few days
+    "ts-prof-01.yaml": """
+id: TS-PROF-01
+title: spend above own baseline
+kind: profile
+by: account_id
+where: "direction = 'out'"
+period: week
+measures: {spend: "sum(amount_base)"}
+baseline: {periods: 2, min_periods: 1}
+having: "spend_ratio >= 1.5 AND spend_peer_pct >= 0.5"
+""",
+    # a graph rule reading the first stage's alerts over all days, not just the state's
+    "ts-hub-01.yaml": """
+id: TS-HUB-01
+title: fed by flagged accounts
+kind: graph
+pattern: hub
+params:
+  window: 10d
+  feeder_rules: [TS-PASS-01, TS-CPTY-01, TS-BURST-01, TS-SEQ-01]
+  signal_rules: [TS-DAY-01]
+  min_feeders: 2
+  min_feeder_share: 0.05
+  min_cash_out_share: 0.0
+  max_reciprocal_share: 1.0
+  min_amount: 10
+""",
 }
 
 
@@ -146,6 +175,8 @@ def test_daily_incremental_scans_equal_one_full_scan(days: tuple[list[Path], Pat
         "TS-BIG-01",
         "TS-DAY-01",
         "TS-CPTY-01",
+        "TS-PROF-01",
+        "TS-HUB-01",
     }
     assert any(r[4] - r[3] > timedelta(days=2) for r in full["alerts"])  # multi-day episodes
     for table in full:
