@@ -3,8 +3,9 @@
 Growth is a bounded breadth-first search over the aggregated, pruned edge table, done as
 Polars joins (both directions of flow count as adjacency). Each seed's neighbourhood is a
 candidate network; neighbourhoods that share an account are joined (connected components of
-the seed-member graph in NetworkX). Betweenness is computed per network on its own small
-graph.
+the seed-member graph in NetworkX). Internal edges, member rows and summaries of all networks
+come from one (network, account) membership table by joins and group-bys; only betweenness
+is computed network by network, on each one's own small graph.
 
 Busy accounts (an employer paying dozens of staff, a landlord, a popular shop's owner) would
 otherwise chain unrelated people into one giant network two hops at a time. An account with
@@ -23,6 +24,7 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 
 import networkx as nx
 import polars as pl
@@ -210,35 +212,26 @@ def grow_networks(
     reach = _reach(edges, seeds, hops=hops, max_degree=max_degree)
     if reach.is_empty():
         return _empty()
-    groups = _join_overlapping(reach)
+    membership = _membership(_join_overlapping(reach))
+    inside = _internal_edges(edges, membership)
     internal = internal_accounts(txns).collect().get_column("node")
-    names = _names(txns)
-    nets, members, net_edges, links = [], [], [], []
-    for members_of in groups:
-        net_id = network_id(sorted(members_of))
-        inside = edges.filter(
-            pl.col("source").is_in(members_of) & pl.col("target").is_in(members_of)
-        )
-        member_frame = _members(net_id, members_of, inside, reach, flagged, internal).join(
-            names, on="account_id", how="left"
-        )
-        members.append(member_frame)
-        net_edges.append(inside.with_columns(pl.lit(net_id).alias("network_id")))
-        nets.append(_summary(net_id, member_frame, inside, flagged))
-        links.append(
-            flagged.filter(pl.col("account_id").is_in(members_of))
-            .select(pl.lit(net_id).alias("network_id"), "alert_id")
-            .drop_nulls()
-            .unique()
-        )
+    members = _members(membership, inside, reach, flagged, internal).join(
+        _names(txns), on="account_id", how="left", maintain_order="left"
+    )
+    links = (
+        membership.join(flagged, on="account_id")
+        .select("network_id", "alert_id")
+        .drop_nulls()
+        .unique()
+    )
     return Networks(
-        networks=pl.concat(nets)
+        networks=_summary(members, inside, flagged)
         .select(list(NETWORK_SCHEMA))
         .cast(NETWORK_SCHEMA)  # type: ignore[arg-type]
         .sort("score", "network_id", descending=[True, False]),
-        members=pl.concat(members).select(list(MEMBER_SCHEMA)).cast(MEMBER_SCHEMA),  # type: ignore[arg-type]
-        edges=pl.concat(net_edges).select(list(EDGE_SCHEMA)).cast(EDGE_SCHEMA),  # type: ignore[arg-type]
-        alerts=pl.concat(links).cast(ALERT_LINK_SCHEMA).sort("network_id", "alert_id"),  # type: ignore[arg-type]
+        members=members.select(list(MEMBER_SCHEMA)).cast(MEMBER_SCHEMA),  # type: ignore[arg-type]
+        edges=inside.select(list(EDGE_SCHEMA)).cast(EDGE_SCHEMA),  # type: ignore[arg-type]
+        alerts=links.cast(ALERT_LINK_SCHEMA).sort("network_id", "alert_id"),  # type: ignore[arg-type]
     )
 
 
@@ -365,44 +358,101 @@ def _join_overlapping(reach: pl.DataFrame) -> list[list[str]]:
     return sorted(sorted(members) for members in groups.values())
 
 
+def _membership(groups: list[list[str]]) -> pl.DataFrame:
+    """(block, network_id, account_id): one row per member, networks in the order of `groups`
+    (`block` numbers them), accounts sorted within a network.
+
+    A boundary account has a row in every network that reached it.
+    """
+    return (
+        pl.DataFrame(
+            {"network_id": [network_id(g) for g in groups], "account_id": groups},
+            schema={"network_id": pl.String, "account_id": pl.List(pl.String)},
+        )
+        .with_row_index("block")
+        .explode("account_id")
+    )
+
+
+def _internal_edges(edges: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
+    """The edges whose two ends belong to the same network, with its `network_id` and `block`.
+
+    Networks in `membership` order; within one, by (source, target): `edge_table` has no row
+    order of its own, and betweenness sums in the order edges were added.
+    """
+    return (
+        edges.join(membership, left_on="source", right_on="account_id")
+        .join(
+            membership,
+            left_on=["target", "network_id"],
+            right_on=["account_id", "network_id"],
+            how="semi",
+        )
+        .sort("block", "source", "target")
+    )
+
+
+def _centrality(membership: pl.DataFrame, inside: pl.DataFrame) -> pl.DataFrame:
+    """(network_id, account_id, centrality): betweenness of each member on its network's graph."""
+    edges_of = {
+        net: list(zip(sources, targets, strict=True))
+        for net, sources, targets in inside.group_by("network_id", maintain_order=True)
+        .agg("source", "target")
+        .iter_rows()
+    }
+    ids: list[str] = []
+    accounts: list[str] = []
+    values: list[float] = []
+    for net, members in (
+        membership.group_by("network_id", maintain_order=True).agg("account_id").iter_rows()
+    ):
+        graph: nx.DiGraph[str] = nx.DiGraph()
+        graph.add_nodes_from(members)
+        graph.add_edges_from(edges_of.get(net, []))
+        # Exact betweenness is O(n m); large networks use a fixed-seed sample of pivots.
+        sample = None if len(members) <= _EXACT_CENTRALITY else _EXACT_CENTRALITY
+        centrality = (
+            nx.betweenness_centrality(graph, k=sample, seed=0)
+            if len(members) > 2
+            else dict.fromkeys(members, 0.0)
+        )
+        ids.extend([net] * len(members))
+        accounts.extend(members)
+        values.extend(float(centrality[a]) for a in members)
+    return pl.DataFrame(
+        {"network_id": ids, "account_id": accounts, "centrality": values},
+        schema={"network_id": pl.String, "account_id": pl.String, "centrality": pl.Float64},
+    )
+
+
 def _members(
-    net_id: str,
-    accounts: list[str],
+    membership: pl.DataFrame,
     inside: pl.DataFrame,
     reach: pl.DataFrame,
     flagged: pl.DataFrame,
     internal: pl.Series,
 ) -> pl.DataFrame:
-    graph: nx.DiGraph[str] = nx.DiGraph()
-    graph.add_nodes_from(accounts)
-    graph.add_edges_from(inside.select("source", "target").iter_rows())
-    # Exact betweenness is O(n m); large networks use a fixed-seed sample of pivots.
-    sample = None if len(accounts) <= _EXACT_CENTRALITY else _EXACT_CENTRALITY
-    centrality = (
-        nx.betweenness_centrality(graph, k=sample, seed=0)
-        if len(accounts) > 2
-        else dict.fromkeys(accounts, 0.0)
-    )
-    base = pl.DataFrame(
-        {"account_id": accounts, "centrality": [float(centrality[a]) for a in accounts]},
-        schema={"account_id": pl.String, "centrality": pl.Float64},
-    )
-    flows_in = inside.group_by(pl.col("target").alias("account_id")).agg(
+    """Member rows of every network, in `membership` order, with flows inside the network."""
+    keys = ["network_id", "account_id"]
+    flows_in = inside.group_by("network_id", pl.col("target").alias("account_id")).agg(
         pl.col("amount").sum().alias("in_flow"), pl.len().cast(pl.Int32).alias("n_in")
     )
-    flows_out = inside.group_by(pl.col("source").alias("account_id")).agg(
+    flows_out = inside.group_by("network_id", pl.col("source").alias("account_id")).agg(
         pl.col("amount").sum().alias("out_flow"), pl.len().cast(pl.Int32).alias("n_out")
     )
     rules = flagged.group_by("account_id").agg(pl.col("rule_id").unique().sort().alias("rule_ids"))
+    # over every seed that reached the account: a boundary member of several networks has the
+    # same hops (and is_seed) in each
     hops = reach.group_by("account_id").agg(pl.col("hops").min())
     zero = pl.lit("0").cast(TOTAL)
     frame = (
-        base.join(flows_in, on="account_id", how="left")
-        .join(flows_out, on="account_id", how="left")
-        .join(rules, on="account_id", how="left")
-        .join(hops, on="account_id", how="left")
+        membership.select(keys)
+        .join(_centrality(membership, inside), on=keys, how="left", maintain_order="left")
+        .join(flows_in, on=keys, how="left", maintain_order="left")
+        .join(flows_out, on=keys, how="left", maintain_order="left")
+        .join(rules, on="account_id", how="left", maintain_order="left")
+        .join(hops, on="account_id", how="left", maintain_order="left")
         .with_columns(
-            pl.lit(net_id).alias("network_id"),
             pl.col("in_flow").fill_null(zero),
             pl.col("out_flow").fill_null(zero),
             pl.col("n_in").fill_null(0),
@@ -420,7 +470,7 @@ def _role() -> pl.Expr:
     """Role of a member from its flows, centrality and alerts (first match in `ROLES`)."""
     inflow = pl.col("in_flow").cast(pl.Float64)
     outflow = pl.col("out_flow").cast(pl.Float64)
-    top = pl.col("centrality") == pl.col("centrality").max()
+    top = pl.col("centrality") == pl.col("centrality").max().over("network_id")
     passes = (inflow > 0) & (outflow >= 0.8 * inflow) & (outflow <= 1.05 * inflow)
     victim = pl.col("rule_ids").list.set_intersection(pl.lit(list(VICTIM_RULES))).list.len() > 0
     return (
@@ -438,37 +488,53 @@ def _role() -> pl.Expr:
     )
 
 
-def _summary(
-    net_id: str,
-    members: pl.DataFrame,
-    inside: pl.DataFrame,
-    flagged: pl.DataFrame,
-) -> pl.DataFrame:
-    accounts = members.get_column("account_id").implode()
-    mine = flagged.filter(pl.col("account_id").is_in(accounts))
-    pillars = sorted(p for p in mine.get_column("pillar").drop_nulls().unique().to_list() if p)
-    n_alerts = mine.select("account_id", "rule_id").unique().height
-    total = inside.get_column("amount").sum() if inside.height else 0
-    max_centrality = float(members.get_column("centrality").fill_null(0.0).max() or 0.0)  # type: ignore[arg-type]
-    # Score: alerts inside, pillars spanned (weighted most: the case-escalation rule of
-    # typologies.md §0.3 counts pillars), money moved (log scale) and how central the hub is.
-    score = n_alerts + 3.0 * len(pillars) + math.log10(1.0 + float(total)) + 2.0 * max_centrality
-    first = inside.get_column("first_ts").min() if inside.height else None
-    last = inside.get_column("last_ts").max() if inside.height else None
-    return pl.DataFrame(
-        {
-            "network_id": [net_id],
-            "n_members": [members.height],
-            "n_internal": [int(members.get_column("is_internal").sum())],
-            "n_alerts": [n_alerts],
-            "n_pillars": [len(pillars)],
-            "pillars": [pillars],
-            "total_flow": [total],
-            "max_centrality": [max_centrality],
-            "score": [round(score, 6)],
-            "first_ts": [first],
-            "last_ts": [last],
-            "seeds": [sorted(members.filter(pl.col("is_seed")).get_column("account_id").to_list())],
-        },
-        schema_overrides={"total_flow": TOTAL, "first_ts": TS, "last_ts": TS},
+def _summary(members: pl.DataFrame, inside: pl.DataFrame, flagged: pl.DataFrame) -> pl.DataFrame:
+    """One row per network: its alerts, pillars, money moved, hub centrality and score."""
+    mine = members.select("network_id", "account_id").join(flagged, on="account_id")
+    alerts = mine.group_by("network_id").agg(
+        pl.struct("account_id", "rule_id").n_unique().alias("n_alerts"),
+        pl.col("pillar")
+        .cast(pl.String)
+        .filter(pl.col("pillar") != "")
+        .unique()
+        .sort()
+        .alias("pillars"),
     )
+    flows = inside.group_by("network_id").agg(
+        pl.col("amount").sum().alias("total_flow"),
+        pl.col("first_ts").min(),
+        pl.col("last_ts").max(),
+    )
+    summary = (
+        members.group_by("network_id", maintain_order=True)
+        .agg(
+            pl.len().alias("n_members"),
+            pl.col("is_internal").sum().alias("n_internal"),
+            pl.col("centrality").max().alias("max_centrality"),
+            pl.col("account_id").filter(pl.col("is_seed")).sort().alias("seeds"),
+        )
+        .join(alerts, on="network_id", how="left", maintain_order="left")
+        .join(flows, on="network_id", how="left", maintain_order="left")
+        .with_columns(
+            pl.col("n_alerts").fill_null(0),
+            pl.col("pillars").fill_null([]),
+            pl.col("total_flow").fill_null(pl.lit("0").cast(TOTAL)),
+        )
+        .with_columns(pl.col("pillars").list.len().alias("n_pillars"))
+    )
+    scores = [
+        _score(*row)
+        for row in summary.select("n_alerts", "n_pillars", "total_flow", "max_centrality").rows()
+    ]
+    return summary.with_columns(pl.Series("score", scores, dtype=pl.Float64))
+
+
+def _score(n_alerts: int, n_pillars: int, total: Decimal, max_centrality: float) -> float:
+    """Alerts inside, pillars spanned (weighted most: the case-escalation rule of typologies.md
+    §0.3 counts pillars), money moved (log scale) and how central the hub is.
+
+    In Python, one network at a time: `float(Decimal)` and `round` are exactly rounded, which
+    keeps scores (and so the order of networks) independent of Polars' float conversions.
+    """
+    score = n_alerts + 3.0 * n_pillars + math.log10(1.0 + float(total)) + 2.0 * max_centrality
+    return round(score, 6)

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import polars as pl
 from graphs_testkit import at, postings
 
@@ -121,3 +123,28 @@ def test_small_transfers_add_up_to_a_followed_flow() -> None:
     nets = grow_networks(txns, alerts, hops=1, min_flow=500)
 
     assert set(nets.members["account_id"]) == {"b1", "F"}
+
+
+def test_a_boundary_member_of_two_networks_is_counted_in_each_on_its_own() -> None:
+    # G is its network's hub though H, in the other network, is more central; their shared
+    # employer is a boundary member of both, with the flows of each
+    ring_h = [(f"a{i}", "H", 1000, at(i)) for i in (1, 2, 3)]
+    ring_h += [("H", "a4", 2500, at(4)), ("a4", "a5", 2000, at(5))]
+    ring_g = [(f"b{i}", "G", 1000, at(i)) for i in (1, 2, 3)] + [("G", "b4", 2500, at(4))]
+    staff = [("EMP", f"s{i}", 1500, at(-24)) for i in range(13)]
+    payroll = [("EMP", "a1", 1500, at(-24)), ("EMP", "b1", 1600, at(-24)), *staff]
+    alerts = pl.DataFrame({"rule_id": ["R", "R"], "entity": ["H", "G"], "pillar": ["p", "p"]})
+
+    nets = grow_networks(postings([*ring_h, *ring_g, *payroll]), alerts, hops=2, max_degree=12)
+
+    seed = pl.col("account_id").filter(pl.col("is_seed")).first().over("network_id")
+    rows = {
+        (r["seed"], r["account_id"]): r
+        for r in nets.members.with_columns(seed.alias("seed")).iter_rows(named=True)
+    }
+    assert nets.networks.height == 2
+    assert rows["H", "H"]["centrality"] > rows["G", "G"]["centrality"] > 0
+    assert rows["H", "H"]["role"] == "hub" and rows["G", "G"]["role"] == "hub"
+    assert rows["H", "EMP"]["out_flow"] == Decimal("1500")
+    assert rows["G", "EMP"]["out_flow"] == Decimal("1600")
+    assert rows["H", "EMP"]["n_out"] == rows["G", "EMP"]["n_out"] == 1
