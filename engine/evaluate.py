@@ -104,7 +104,8 @@ def evaluate(
         base = base.join(
             customers.lazy().select("customer_id", *cust_cols), on="customer_id", how="left"
         )
-    base = base.cache() if len(runnable) > 1 else base
+    if len(runnable) > 1:  # every plan reads it: made once (graph rules collect it too)
+        base = base.collect(engine="streaming" if streaming else "auto").lazy()
     ctx = context or EvalContext()
     plans = [c.plan(base, ctx) for c in runnable]
     results = pl.collect_all(plans, engine="streaming" if streaming else "auto") if plans else []
