@@ -231,10 +231,10 @@ def incremental_day(bank: Bank) -> Result:
         inc = run_scan([root / "day30.parquet"], options=options("inc.duckdb", incremental=True))
         day = time.perf_counter() - started
         started = time.perf_counter()
-        full = run_scan(
-            [root / "days01-30.parquet"], options=options("full.duckdb", incremental=False)
-        )
+        run_scan([root / "days01-30.parquet"], options=options("full.duckdb", incremental=False))
         rescan = time.perf_counter() - started
+        # the incremental run returns what it re-evaluated; the stores must hold the same
+        stored = {db: _alert_ids(root / db) for db in ("inc.duckdb", "full.duckdb")}
     parts = {
         "incremental_day": round(day, 3),
         "full_rescan_30d": round(rescan, 3),
@@ -244,11 +244,20 @@ def incremental_day(bank: Bank) -> Result:
     out = {
         "rows_30d": rows,
         "rows_day": inc.ingested.transactions.height,
-        "alerts_incremental": inc.alerts.height,
-        "alerts_full": full.alerts.height,
+        "alerts_this_day": inc.alerts.height,
+        "alerts_stored_incremental": len(stored["inc.duckdb"]),
+        "alerts_stored_full": len(stored["full.duckdb"]),
+        "stored_alert_ids_equal": stored["inc.duckdb"] == stored["full.duckdb"],
         "incremental_timings": dict(inc.timings),
     }
     return parts, out, None
+
+
+def _alert_ids(db: Path) -> set[str]:
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {row[0] for row in con.execute("SELECT alert_id FROM alerts").fetchall()}
 
 
 MEASUREMENTS: dict[str, Callable[[Bank], Result]] = {
