@@ -15,6 +15,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 
@@ -200,8 +201,12 @@ def _posting_frame(
     path: str,
     *,
     keep: frozenset[str] | None = None,
+    sample: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """One posting of every source row, typed, with the text (`_raw_*`) it was parsed from.
+
+    `sample` is the whole file when `lf` is a slice of it: timestamp formats are picked from
+    the file's first values, so every slice parses alike.
 
     With `keep` (the lean frame of accepted postings), only those canonical fields are made,
     and a plain text field keeps no separate raw copy: it is null exactly when its text is
@@ -254,7 +259,7 @@ def _posting_frame(
         dtype = TRANSACTION_COLUMNS[name]
         if name in ("ts_utc", "ts_local"):
             if src.ts_format is None and src.epoch is None:
-                src = _with_sampled_format(lf, src)
+                src = _with_sampled_format(lf if sample is None else sample, src)
             typed.append(_timestamp(raw, src, local=name == "ts_local").alias(name))
             if name == "ts_utc" and "ts_local" not in fields and _is_naive(src):
                 typed.append(_timestamp(raw, src, local=True).alias("ts_local"))
@@ -406,8 +411,9 @@ _REASONS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _validate(frame: pl.LazyFrame, fx: pl.DataFrame) -> pl.LazyFrame:
-    """Mark each posting with the first reason it is rejected for (`_reject`), cheaply.
+def _checked(frame: pl.LazyFrame, fx: pl.DataFrame) -> pl.LazyFrame:
+    """Mark each posting with the first reason its own fields reject it for (`_reject`),
+    cheaply; duplicates across postings are marked later (`_mark_duplicates`).
 
     Only literal codes are computed over every row; messages with the offending text are
     made later for the rejected rows alone (`_reasons`).
@@ -441,17 +447,28 @@ def _validate(frame: pl.LazyFrame, fx: pl.DataFrame) -> pl.LazyFrame:
     for cond, name in checks[1:]:
         code = code.when(cond.fill_null(False)).then(pl.lit(name))  # type: ignore[attr-defined]
     frame = frame.with_columns(code.alias("_reject"))
-    # duplicates: the first valid posting of a txn_id (in file and line order) wins
-    order = pl.col("_order").cast(pl.Int64) * (1 << 40) + pl.col("_line")
-    first = pl.when(pl.col("_reject").is_null()).then(order).min().over("txn_id")
-    is_dup = pl.col("_reject").is_null() & (order != first)
-    frame = frame.with_columns(
-        pl.when(is_dup).then(pl.lit("duplicate")).otherwise(pl.col("_reject")).alias("_reject")
-    )
     if "amount_base" not in names:
         base = (pl.col("amount") * pl.col("_rate")).round(2).cast(MONEY)
         frame = frame.with_columns(base.alias("amount_base"))
     return frame
+
+
+def _mark_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
+    """Reject as `duplicate` every valid posting of a txn_id but the first (in file, posting
+    and line order)."""
+    valid = frame.filter(pl.col("_reject").is_null()).select("txn_id", "_order", "_line")
+    repeated = valid.filter(pl.col("txn_id").is_duplicated())
+    if repeated.is_empty():
+        return frame
+    order = pl.col("_order").cast(pl.Int64) * (1 << 40) + pl.col("_line")
+    later = repeated.filter(order != order.min().over("txn_id")).select(
+        "_order", "_line", pl.lit("duplicate").alias("_dup")
+    )
+    return (
+        frame.join(later, on=["_order", "_line"], how="left", maintain_order="left")
+        .with_columns(pl.coalesce("_dup", "_reject").alias("_reject"))
+        .drop("_dup")
+    )
 
 
 def _with_rate(frame: pl.LazyFrame, fx: pl.DataFrame) -> pl.LazyFrame:
@@ -524,11 +541,12 @@ def read_transactions(
     wanted |= set(REQUIRED_TRANSACTION_COLUMNS)
     keep = wanted | _VALIDATED
     scans: list[tuple[int, Path, pl.LazyFrame]] = []
-    parts: list[pl.LazyFrame] = []
+    chunks: list[pl.DataFrame] = []
     unposted: list[pl.LazyFrame] = []
     label_parts: list[pl.LazyFrame] = []
     files: list[SourceFile] = []
     rows_read = 0
+    engine: Literal["streaming", "auto"] = "streaming" if streaming else "auto"
     for file_index, path in enumerate(paths):
         lf = _scan(path, spec)
         _check_columns(lf, spec, path)
@@ -541,8 +559,20 @@ def read_transactions(
         rows_read += rows
         files.append(SourceFile(str(path), path.stat().st_size, _fingerprint(path), rows))
         scans.append((file_index, path, lf))
-        for index in range(len(spec.postings)):
-            parts.append(_posting_frame(lf, spec, index, file_index, str(path), keep=keep))
+        # a slice of rows at a time: parsing and checking a whole file at once held several
+        # times the accepted frame (4.1 GB for a 0.7 GB frame at 5M rows)
+        for offset in range(0, rows, _ROWS_AT_ONCE):
+            piece = lf.slice(offset, _ROWS_AT_ONCE)
+            for index in range(len(spec.postings)):
+                part = _posting_frame(
+                    piece, spec, index, file_index, str(path), keep=keep, sample=lf
+                )
+                checked = _checked(part, fx_table)
+                names = checked.collect_schema().names()
+                out = [c for c in TRANSACTION_COLUMNS if c in wanted and c in names]
+                chunks.append(
+                    checked.select("_order", "_line", "_reject", *out).collect(engine=engine)
+                )
         whens = [p.when for p in spec.postings]
         if all(whens):
             applies = pl.any_horizontal([pl.sql_expr(str(w)).fill_null(False) for w in whens])
@@ -564,11 +594,8 @@ def read_transactions(
                     *[pl.col(c).cast(pl.String).alias(k) for k, c in spec.labels],
                 )
             )
-    validated = _validate(pl.concat(parts, how="diagonal_relaxed"), fx_table)
-    out = [c for c in TRANSACTION_COLUMNS if c in wanted and c in validated.collect_schema()]
-    collected = validated.select("_order", "_line", "_reject", *out).collect(
-        engine="streaming" if streaming else "auto"
-    )
+    collected = _mark_duplicates(pl.concat(chunks, how="diagonal_relaxed", rechunk=False))
+    out = [c for c in TRANSACTION_COLUMNS if c in collected.columns]
     # only rejected postings are looked at again, with every field and its raw text
     codes = collected.filter(pl.col("_reject").is_not_null()).select("_order", "_line", "_reject")
     rejected = _rejects(scans, spec, fx_table, codes)
@@ -584,6 +611,9 @@ def read_transactions(
 
 # what validation reads besides the required columns: kept in the lean frame even when unwanted
 _VALIDATED = frozenset({"amount_base", "ts_local"})
+
+_ROWS_AT_ONCE = 1 << 20
+"""Source rows parsed and checked at a time (about one large Parquet row group)."""
 
 
 def _in_order(frame: pl.DataFrame) -> bool:

@@ -257,3 +257,36 @@ def test_customers_rejects_missing_and_duplicate_ids(tmp_path: Path) -> None:
         (3, "missing required value"),
         (4, "duplicate customer_id 'C1'"),
     ]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_reading_a_file_slice_by_slice_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    """Lines, rejects and first-wins duplicates across slice boundaries, as one whole read."""
+    rows = [
+        f"t{i},A{i % 3},2024-01-{1 + i % 28:02d}T0{i % 10}:00:00Z,in,{i + 1}.50,USD,cash"
+        for i in range(20)
+    ]
+    rows[4] = "t4,A1,2024-01-05T00:00:00Z,in,ten,USD,cash"  # unparseable amount
+    rows[9] = "t2,A2,2024-01-09T00:00:00Z,out,3.00,USD,cash"  # a later duplicate of t2
+    rows[13] = "t4,A0,2024-01-13T00:00:00Z,out,4.00,USD,cash"  # t4's first valid posting
+    rows[17] = "t13,A2,2024-01-17T00:00:00Z,in,5.00,USD,carrier pigeon"  # bad channel
+    path = tmp_path / "t.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    if suffix == "parquet":
+        pl.read_csv(path, infer_schema=False).write_parquet(tmp_path / "t.parquet")
+        path = tmp_path / "t.parquet"
+    whole = read_transactions([path])
+
+    monkeypatch.setattr("engine.ingest._ROWS_AT_ONCE", 3)
+    sliced = read_transactions([path])
+
+    assert sliced.transactions.equals(whole.transactions)
+    assert sliced.rejects.equals(whole.rejects)
+    assert whole.transactions.height == 17
+    assert whole.rejects.select("line", "field").rows() == (
+        [(6, "amount"), (11, "txn_id"), (19, "channel")]
+        if suffix == "csv"
+        else [(5, "amount"), (10, "txn_id"), (18, "channel")]
+    )
