@@ -148,8 +148,9 @@ def run_scan(
                 how="diagonal_relaxed",
             ).select("alert_id", "account_id")
             # networks follow flows back from the earliest stored alert, beyond the state
-            # the rules need: all stored postings, in the few columns growth reads
-            network_txns = _all_postings(store, ingested.transactions)
+            # the rules need: all stored postings (already loaded when a rule needed them)
+            if not prior.whole_state:
+                network_txns = _all_postings(store, ingested.transactions)
         networks, network_alerts = _networks(network_txns, case_input, case_evidence)
         stage("cases")
         indicators = {r.id: indicator_of(r) for r in pack.rules}
@@ -245,6 +246,11 @@ class _Prior:
     starts: Mapping[str, datetime | None]
     alerts: pl.DataFrame
     evidence: pl.DataFrame
+
+    @property
+    def whole_state(self) -> bool:
+        """Did some rule need the whole state (so it was all read)?"""
+        return any(start is None for start in self.starts.values())
 
     def in_reach(self) -> pl.Expr:
         """True for the stored alerts this run's hits replace."""
