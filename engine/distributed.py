@@ -30,6 +30,7 @@ from engine.errors import InputError
 from engine.evaluate import CompiledRule, evaluate
 from engine.kinds import EvalContext
 from engine.partition import key_values, split
+from engine.stages import Level, run_levels
 
 __all__ = [
     "PER_ENTITY",
@@ -258,15 +259,8 @@ def run_stages(
         {name: table.to_arrow() for name, table in (context.lists or {}).items()},
         streaming,
     )
-    alert_parts: list[pl.DataFrame] = []
-    evidence_parts: list[pl.DataFrame] = []
-    skipped: dict[str, str] = {}
-    for level in sorted({c.stage for c in compiled}):
-        batch = [c for c in compiled if c.stage == level]
-        if level > 1:
-            on_stage("graph")
-            earlier = pl.concat([pl.DataFrame(schema=ALERT_SCHEMA), *alert_parts])
-            context = dataclasses.replace(context, alerts=earlier)
+
+    def run_level(batch: list[CompiledRule], context: EvalContext) -> Level:
         # with no rows, no partition would report the rules it skips: the driver does it all
         splittable = [
             c
@@ -286,13 +280,27 @@ def run_stages(
         )
         alerts = pl.concat([r.alerts for r in results], how="vertical_relaxed")
         found_skips = {k: v for r in results for k, v in r.skipped.items()}
-        for item in batch:
-            if item.rule.id in found_skips:
-                skipped[item.rule.id] = found_skips[item.rule.id]
-            # the order of a one-process scan: entity, then episode
-            mine = alerts.filter(pl.col("rule_id") == item.rule.id)
-            alert_parts.append(mine.sort("entity", "window_start", maintain_order=True))
-        evidence_parts += [r.evidence for r in results]
+        # the order of a one-process scan: rule, then entity, then episode
+        mine = [
+            alerts.filter(pl.col("rule_id") == item.rule.id).sort(
+                "entity", "window_start", maintain_order=True
+            )
+            for item in batch
+        ]
+        return Level(
+            pl.concat([pl.DataFrame(schema=ALERT_SCHEMA), *mine]),
+            pl.concat([r.evidence for r in results], how="vertical_relaxed"),
+            {
+                item.rule.id: found_skips[item.rule.id]
+                for item in batch
+                if item.rule.id in found_skips
+            },
+        )
+
+    levels = run_levels(compiled, context, run_level, on_stage=on_stage)
+    alert_parts = [x.alerts for x in levels]
+    evidence_parts = [x.evidence for x in levels]
+    skipped = {k: v for x in levels for k, v in x.skipped.items()}
     all_alerts = pl.concat([pl.DataFrame(schema=ALERT_SCHEMA), *alert_parts])
     evidence = pl.concat([empty_evidence(txns), *evidence_parts], how="vertical_relaxed")
     order = all_alerts.select("alert_id").with_row_index("_order")

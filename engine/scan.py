@@ -29,6 +29,7 @@ from engine.kinds import EvalContext
 from engine.lists import load_lists
 from engine.schema import TRANSACTION_COLUMNS
 from engine.spec import load_pack
+from engine.stages import Level, run_levels
 from engine.store import RunRecord, Store, open_store
 
 __all__ = ["ScanOptions", "ScanResult", "run_scan"]
@@ -336,25 +337,17 @@ def _run_stages(
     on_stage: Callable[[str], None],
     prior: _Prior | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
-    """Row and window rules first; then graph rules, which may read the first stage's alerts."""
-    alert_parts: list[pl.DataFrame] = []
-    evidence_parts: list[pl.DataFrame] = []
-    skipped: dict[str, str] = {}
-    for level in sorted({c.stage for c in compiled}):
-        batch = [c for c in compiled if c.stage == level]
-        if level > 1:
-            on_stage("graph")
-            earlier = pl.concat(alert_parts) if alert_parts else pl.DataFrame(schema=ALERT_SCHEMA)
-            if prior is not None:  # the earlier stages' alerts over all days, as a rescan has
-                before = {c.rule.id for c in compiled if c.stage < level}
-                earlier = prior.current(earlier, rule_ids=before)
-            context = dataclasses.replace(context, alerts=earlier)
-        # an incremental run evaluates each rule over its own stretch of the state
+    """Every level of rules in one process; an incremental run evaluates each rule over its
+    own stretch of the state and merges its hits with its stored episodes."""
+
+    def run_level(batch: list[CompiledRule], context: EvalContext) -> Level:
         by_start: dict[datetime | None, list[CompiledRule]] = {}
         for item in batch:
-            start = None if prior is None else prior.starts[item.rule.id]
-            by_start.setdefault(start, []).append(item)
+            by_start.setdefault(None if prior is None else prior.starts[item.rule.id], []).append(
+                item
+            )
         hits: dict[str, pl.DataFrame] = {}
+        skipped: dict[str, str] = {}
         for start, group in by_start.items():
             frame = txns if start is None else txns.filter(pl.col("ts_utc") >= start)
             evaluation = evaluate(
@@ -375,8 +368,14 @@ def _run_stages(
                 if (episodes := prior.for_rule(item.rule.id)) is not None
             }
         alerts, evidence = alerts_of(batch, hits, txns, priors=priors)
-        alert_parts.append(alerts)
-        evidence_parts.append(evidence)
-    all_alerts = pl.concat([pl.DataFrame(schema=ALERT_SCHEMA), *alert_parts])
-    all_evidence = pl.concat([empty_evidence(txns), *evidence_parts], how="vertical_relaxed")
+        return Level(alerts, evidence, skipped)
+
+    # an incremental run's later levels read the earlier levels' alerts over all days
+    earlier = None if prior is None else prior.current
+    levels = run_levels(compiled, context, run_level, earlier=earlier, on_stage=on_stage)
+    all_alerts = pl.concat([pl.DataFrame(schema=ALERT_SCHEMA), *(x.alerts for x in levels)])
+    all_evidence = pl.concat(
+        [empty_evidence(txns), *(x.evidence for x in levels)], how="vertical_relaxed"
+    )
+    skipped = {k: v for x in levels for k, v in x.skipped.items()}
     return all_alerts, all_evidence, skipped
