@@ -11,7 +11,6 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -26,7 +25,6 @@ __all__ = [
     "ALERT_COLUMNS",
     "ALERT_SCHEMA",
     "EVIDENCE_COLUMNS",
-    "Prior",
     "alerts_of",
     "build_alerts",
     "empty_evidence",
@@ -101,64 +99,22 @@ def _alert_id(rule: Rule, entity: str, start: Any) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
-@dataclass(frozen=True, slots=True)
-class Prior:
-    """Stored episodes of one rule that new hits may extend (incremental scans).
-
-    Attributes:
-        episodes: `alert_id, entity, window_start, window_end, peak_start, peak_end, measures`.
-        evidence: their stored evidence rows (`alert_id` and `EVIDENCE_COLUMNS`).
-    """
-
-    episodes: pl.DataFrame
-    evidence: pl.DataFrame
-
-
-def _as_hits(prior: Prior) -> pl.DataFrame:
-    """A stored episode as two hits: its envelope with its evidence, and its peak."""
-    ids = prior.evidence.group_by("alert_id").agg(pl.col("txn_id").sort().alias("evidence"))
-    episodes = prior.episodes.join(ids, on="alert_id", how="left")
-    envelope = episodes.select(
-        "entity",
-        "window_start",
-        "window_end",
-        "evidence",
-        pl.lit(None, pl.String).alias("measures"),
-    )
-    peak = episodes.select(
-        "entity",
-        pl.col("peak_start").alias("window_start"),
-        pl.col("peak_end").alias("window_end"),
-        pl.lit([], pl.List(pl.String)).alias("evidence"),
-        "measures",
-    )
-    return pl.concat([envelope, peak]).select([pl.col(c).cast(t) for c, t in HIT_SCHEMA.items()])
-
-
 def build_alerts(
     rule: Rule,
     hits: pl.DataFrame,
     txns: pl.DataFrame,
     *,
     entity_type: str,
-    prior: Prior | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Merge a rule's hits (and any stored episodes they extend) into episodes.
+    """Merge a rule's hits into episodes (hits of one entity whose windows overlap).
 
     Returns (alerts, alert_transactions). An episode's measures are those of its last hit in
-    (window_start, window_end, measures) order, its peak; merging a stored episode as its
-    envelope and its peak gives exactly what merging all its hits again would.
+    (window_start, window_end, measures) order, its peak.
     """
-    # a stored hit and a fresh one with the same window: the fresh one read more data (a
-    # forward window such as velocity's may have been open when the stored one was made)
-    hits = hits.select(list(HIT_SCHEMA)).with_columns(pl.lit(1).alias("_fresh"))
-    if prior is not None and not prior.episodes.is_empty():
-        hits = pl.concat([hits, _as_hits(prior).with_columns(pl.lit(0).alias("_fresh"))])
+    hits = hits.select(list(HIT_SCHEMA))
     if hits.is_empty():
         return _empty_alerts(), empty_evidence(txns)
-    ordered = hits.sort(
-        "entity", "window_start", "window_end", "_fresh", "measures", nulls_last=False
-    )
+    ordered = hits.sort("entity", "window_start", "window_end", "measures", nulls_last=False)
     running_end = pl.col("window_end").cum_max().shift(1).over("entity")
     episodes = ordered.with_columns(
         (running_end.is_null() | (pl.col("window_start") >= running_end))
@@ -182,12 +138,6 @@ def build_alerts(
     )
     present = [c for c in EVIDENCE_COLUMNS if c in txns.columns]
     details = txns.select(present)
-    if prior is not None and not prior.evidence.is_empty():
-        # stored evidence older than the loaded state still belongs to its episode
-        stored = prior.evidence.select(present).filter(
-            ~pl.col("txn_id").is_in(details["txn_id"].implode())
-        )
-        details = pl.concat([details, stored], how="vertical_relaxed")
     exploded = grouped.with_row_index("_a").explode("evidence").rename({"evidence": "txn_id"})
     joined = exploded.join(details, on="txn_id", how="left")
     spans = joined.group_by("_a").agg(
@@ -278,13 +228,11 @@ def alerts_of(
     hits: Mapping[str, pl.DataFrame],
     txns: pl.DataFrame,
     /,
-    *,
-    priors: Mapping[str, Prior] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(alerts, evidence) of every rule that has hits, in the rules' order.
 
     The postings the hits cite are found once, in one small frame, not in all transactions
-    once per rule. `priors` are the stored episodes an incremental run extends, per rule id.
+    once per rule.
     """
     cited = pl.concat(
         [h.select(pl.col("evidence").explode()) for h in hits.values()]
@@ -301,7 +249,6 @@ def alerts_of(
             found,
             evidenced,
             entity_type=item.partition_key or "account_id",
-            prior=(priors or {}).get(item.rule.id),
         )
         alert_parts.append(alerts)
         evidence_parts.append(evidence)

@@ -1,21 +1,27 @@
 """Incremental scans: scan one more day, get exactly the alerts a full rescan would give.
 
-The store keeps the canonical postings of incremental runs as state. Each rule reads only
-the state its own hits could need: from `min(new timestamps) - reach - extra`
-(`Kind.history`), so a 3-day velocity rule reads three days whatever else the pack holds.
-Hits are kept only when everything they read was loaded; stored episodes they touch are
-merged with them (`engine.alerts.Prior`), so ids, evidence and measures equal a full
-rescan's.
+The store keeps the canonical postings of incremental runs as state. Each rule recomputes
+only the hits the new postings can change: those whose window starts at or after
+`min(new timestamps) - reach` (`Kind.history`: no window of the rule is longer than its
+reach, so a window starting earlier ends before the new postings). A stored alert whose
+windows reach past that point may hold windows the new postings change (a forward window
+that was still open, a count that has now grown past a ceiling), so the point moves back to
+its first window, until no stored alert straddles it; everything from there on is recomputed
+and replaces what was stored, everything before stays as it was. No stored episode is
+merged with new hits: an episode ending at or before the point cannot overlap a window
+starting at or after it. So a 3-day rule reads a few days of state whatever else the pack
+holds, and ids, evidence and measures equal a full rescan's.
 
 A rule whose history is unbounded (an anomaly fit over the population, a profile ranking
-every entity that ever transacted, a graph over all flows, or an expression with a window
-function, whose result depends on what is scanned together) reads the whole state. Late
-postings older than the last run can add alerts, but a full rescan is needed to retract one
-they would have prevented.
+every entity that ever transacted, a graph pattern, or an expression with a window function,
+whose result depends on what is scanned together) reads the whole state and recomputes all
+its alerts. Postings older than the newest already scanned can add alerts, but a full rescan
+is needed to retract one they would have prevented.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import polars as pl
@@ -24,7 +30,24 @@ from engine.evaluate import CompiledRule
 from engine.kinds import KINDS
 from engine.kinds.common import WHOLE_HISTORY, History
 
-__all__ = ["complete_hits", "rule_history", "state_start"]
+__all__ = ["EVERYTHING", "Recompute", "complete_hits", "recompute", "rule_history"]
+
+
+@dataclass(frozen=True, slots=True)
+class Recompute:
+    """What an incremental run recomputes of one rule.
+
+    Attributes:
+        since: its hits whose windows start at or after this (all of them when None); its
+            stored alerts with a window ending after it are replaced.
+        state_from: the earliest state posting those hits read (the whole state when None).
+    """
+
+    since: datetime | None
+    state_from: datetime | None
+
+
+EVERYTHING = Recompute(None, None)
 
 
 def rule_history(compiled: CompiledRule) -> History:
@@ -34,21 +57,25 @@ def rule_history(compiled: CompiledRule) -> History:
     return KINDS[compiled.rule.kind].history(compiled.rule.logic)
 
 
-def state_start(history: History, first: datetime, floor: datetime) -> datetime | None:
-    """The earliest state posting a rule's hits that touch postings from `first` on can read,
-    or None when that is the whole state (from `floor`, the earliest kept, on)."""
+def recompute(
+    history: History, first: datetime, floor: datetime, stored: pl.DataFrame
+) -> Recompute:
+    """What to recompute of a rule when postings from `first` on are added to a state that
+    starts at `floor`; `stored` are the rule's stored alerts (`window_start`, `window_end`)."""
     if history.reach is None:
-        return None
-    start = first - history.reach - history.extra
-    return start if start > floor else None
+        return EVERYTHING
+    since = first - history.reach
+    while True:  # back to the first window of any stored alert that straddles `since`
+        straddling = stored.filter(pl.col("window_end") > since)["window_start"].min()
+        if not isinstance(straddling, datetime) or straddling >= since:
+            break
+        since = straddling
+    state_from = since - history.extra
+    return Recompute(since, state_from) if state_from > floor else EVERYTHING
 
 
-def complete_hits(
-    hits: pl.DataFrame, history: History, state_start: datetime | None
-) -> pl.DataFrame:
-    """The hits whose inputs were all loaded (every hit when the whole state was read)."""
-    if state_start is None:
+def complete_hits(hits: pl.DataFrame, since: datetime | None) -> pl.DataFrame:
+    """The hits recomputed in full: those whose window starts at or after `since`."""
+    if since is None:
         return hits
-    if history.reach is None:
-        return hits.clear()
-    return hits.filter(pl.col("window_start") - history.extra >= state_start)
+    return hits.filter(pl.col("window_start") >= since)

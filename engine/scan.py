@@ -19,11 +19,11 @@ from typing import Any
 import polars as pl
 
 from engine import __version__
-from engine.alerts import ALERT_SCHEMA, Prior, alerts_of, empty_evidence
+from engine.alerts import ALERT_SCHEMA, alerts_of, empty_evidence
 from engine.cases import build_cases
 from engine.catalogue import indicator_of
 from engine.evaluate import CompiledRule, compile_rule, evaluate, scan_columns
-from engine.incremental import complete_hits, rule_history, state_start
+from engine.incremental import EVERYTHING, Recompute, complete_hits, recompute, rule_history
 from engine.ingest import Ingested, load_customers, load_fx, read_transactions
 from engine.kinds import EvalContext
 from engine.lists import load_lists
@@ -236,40 +236,31 @@ def _all_postings(store: Store, new: pl.DataFrame) -> pl.DataFrame:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Prior:
-    """What an incremental run carries from the store: where each rule's state starts (None:
-    the whole state) and every stored alert with its evidence.
+    """What an incremental run carries from the store: what it recomputes of each rule
+    (`engine.incremental.recompute`) and every stored alert with its evidence.
 
-    A stored alert is *in reach* of its rule when its window ends at or after the rule's
-    state start: this run re-emits it (perhaps extended) or retires it. Alerts of rules no
-    longer in the pack are in reach from the earliest start.
+    A stored alert is *in reach* when its rule recomputes it: this run re-emits it or
+    retires it. Alerts of rules not in the pack are left as they are.
     """
 
-    starts: Mapping[str, datetime | None]
+    plans: Mapping[str, Recompute]
     alerts: pl.DataFrame
     evidence: pl.DataFrame
 
     @property
     def whole_state(self) -> bool:
         """Did some rule need the whole state (so it was all read)?"""
-        return any(start is None for start in self.starts.values())
+        return any(plan.state_from is None for plan in self.plans.values())
 
     def in_reach(self) -> pl.Expr:
         """True for the stored alerts this run's hits replace."""
-        bounded = [s for s in self.starts.values() if s is not None]
-        earliest = min(bounded) if len(bounded) == len(self.starts) and bounded else None
-        start = pl.col("rule_id").replace_strict(
-            dict(self.starts), default=earliest, return_dtype=self.alerts.schema["window_end"]
+        everything = [r for r, plan in self.plans.items() if plan.since is None]
+        since = pl.col("rule_id").replace_strict(
+            {r: plan.since for r, plan in self.plans.items() if plan.since is not None},
+            default=None,
+            return_dtype=self.alerts.schema["window_end"],
         )
-        return start.is_null() | (pl.col("window_end") >= start)
-
-    def for_rule(self, rule_id: str) -> Prior | None:
-        """The rule's stored episodes in reach that its new hits may extend; None when the
-        rule reads the whole state, so its hits are all recomputed."""
-        if self.starts.get(rule_id) is None:
-            return None
-        episodes = self.alerts.filter(pl.col("rule_id") == rule_id, self.in_reach())
-        ids = episodes["alert_id"]
-        return Prior(episodes, self.evidence.filter(pl.col("alert_id").is_in(ids.implode())))
+        return pl.col("rule_id").is_in(everything) | (pl.col("window_end") > since).fill_null(False)
 
     def retired(self, kept: pl.DataFrame) -> tuple[str, ...]:
         """Stored alerts in reach that this run's alerts (`kept`) no longer include."""
@@ -291,19 +282,26 @@ class _Prior:
 def _with_state(
     store: Store, new: pl.DataFrame, compiled: list[CompiledRule]
 ) -> tuple[pl.DataFrame, pl.DataFrame, _Prior, pl.DataFrame]:
-    """(state + new postings to evaluate, the new postings to keep, prior episodes, rejects).
+    """(state + new postings to evaluate, the new postings to keep, prior alerts, rejects).
 
-    The state is read from the earliest start any rule needs, in the columns the scan reads
-    (a batch scan's ingest keeps the same). A new posting whose txn_id is already in the
-    state is rejected as a duplicate.
+    The state is read from the earliest posting any rule needs, in the columns the scan
+    reads (a batch scan's ingest keeps the same). A new posting whose txn_id is already in
+    the state read is rejected as a duplicate.
     """
     floor = store.state_floor()
-    starts: dict[str, datetime | None] = dict.fromkeys((c.rule.id for c in compiled), None)
+    alerts, evidence = store.prior_episodes(None)
+    plans: dict[str, Recompute] = dict.fromkeys((c.rule.id for c in compiled), EVERYTHING)
     if floor is not None and not new.is_empty():
         first: datetime = new["ts_utc"].min()  # type: ignore[assignment]
-        starts = {c.rule.id: state_start(rule_history(c), first, floor) for c in compiled}
-    bounded = [s for s in starts.values() if s is not None]
-    earliest = min(bounded) if bounded and len(bounded) == len(starts) else None
+        windows = alerts.select("rule_id", "window_start", "window_end")
+        plans = {
+            c.rule.id: recompute(
+                rule_history(c), first, floor, windows.filter(pl.col("rule_id") == c.rule.id)
+            )
+            for c in compiled
+        }
+    starts = [plan.state_from for plan in plans.values()]
+    earliest = None if None in starts or not starts else min(s for s in starts if s is not None)
     columns = scan_columns(compiled)
     state = (
         store.read_state(earliest, columns=sorted(columns)) if floor is not None else pl.DataFrame()
@@ -323,8 +321,7 @@ def _with_state(
     frame = frame.select(
         [pl.col(c).cast(TRANSACTION_COLUMNS[c]) for c in TRANSACTION_COLUMNS if c in frame.columns]
     ).sort("ts_utc", "txn_id")
-    alerts, evidence = store.prior_episodes(None)
-    return frame, fresh, _Prior(starts, alerts, evidence), late
+    return frame, fresh, _Prior(plans, alerts, evidence), late
 
 
 def _run_stages(
@@ -338,14 +335,13 @@ def _run_stages(
     prior: _Prior | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
     """Every level of rules in one process; an incremental run evaluates each rule over its
-    own stretch of the state and merges its hits with its stored episodes."""
+    own stretch of the state and keeps the hits it recomputes in full."""
 
     def run_level(batch: list[CompiledRule], context: EvalContext) -> Level:
         by_start: dict[datetime | None, list[CompiledRule]] = {}
         for item in batch:
-            by_start.setdefault(None if prior is None else prior.starts[item.rule.id], []).append(
-                item
-            )
+            start = None if prior is None else prior.plans[item.rule.id].state_from
+            by_start.setdefault(start, []).append(item)
         hits: dict[str, pl.DataFrame] = {}
         skipped: dict[str, str] = {}
         for start, group in by_start.items():
@@ -355,19 +351,9 @@ def _run_stages(
             )
             skipped |= evaluation.skipped
             hits |= evaluation.hits
-        priors = None
         if prior is not None:
-            hits = {
-                item.rule.id: complete_hits(h, rule_history(item), prior.starts[item.rule.id])
-                for item in batch
-                if (h := hits.get(item.rule.id)) is not None
-            }
-            priors = {
-                item.rule.id: episodes
-                for item in batch
-                if (episodes := prior.for_rule(item.rule.id)) is not None
-            }
-        alerts, evidence = alerts_of(batch, hits, txns, priors=priors)
+            hits = {rule: complete_hits(h, prior.plans[rule].since) for rule, h in hits.items()}
+        alerts, evidence = alerts_of(batch, hits, txns)
         return Level(alerts, evidence, skipped)
 
     # an incremental run's later levels read the earlier levels' alerts over all days

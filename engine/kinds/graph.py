@@ -136,13 +136,11 @@ def _build(logic: Graph) -> Plan:
 
 
 def _graph_history(logic: Graph) -> History:
-    """Bounded by the periods the pattern's params name (window, hop delay, novelty), unless
-    hub suppression is on: its degree quantile ranks every account in the data."""
-    if getattr(logic.params, "hub_quantile", None) is not None:
-        return WHOLE_HISTORY
-    spans = [v for v in dataclasses.astuple(logic.params) if isinstance(v, timedelta)]
-    total = sum(spans, timedelta(0))
-    return History(total, extra=total)
+    """Whole history: a pattern merges overlapping windows into one finding
+    (`graphs.hits.finish_hits`), so a finding that reaches a new posting may start anywhere
+    before it, and patterns that read other rules' alerts (hub) look back as far as those
+    alerts go."""
+    return WHOLE_HISTORY
 
 
 GRAPH = Kind(

@@ -136,7 +136,10 @@ def _build(logic: Sequence) -> Plan:
 
 SEQUENCE = Kind(
     name="sequence",
-    history=lambda logic: History(logic.within + (logic.repeat_within or timedelta(0))),
+    # a hit's window opens 1 us before its first step: it is that much longer than `within`
+    history=lambda logic: History(
+        logic.within + (logic.repeat_within or timedelta(0)) + timedelta(microseconds=1)
+    ),
     keys=("by", "steps", "within", "match", "repeat"),
     parse=_parse,
     build=_build,

@@ -196,9 +196,12 @@ def _build(logic: Velocity) -> Plan:
     return plan
 
 
+_ONE_US = timedelta(microseconds=1)
+
 VELOCITY = Kind(
     name="velocity",
-    history=lambda logic: History(logic.span + (logic.within or timedelta(0))),
+    # a hit's window opens 1 us before its inflow: it is that much longer than the span
+    history=lambda logic: History(logic.span + (logic.within or timedelta(0)) + _ONE_US),
     keys=("by", "in", "out", "span", "having", "repeat"),
     parse=_parse,
     build=_build,

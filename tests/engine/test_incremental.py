@@ -196,3 +196,56 @@ def test_a_day_scanned_twice_adds_nothing(
     assert again.new_alerts == 0
     assert again.ingested.rejects["reason"].str.contains("already scanned").all()
     assert _snapshot(db) == before
+
+
+BOUNDARY_RULE = """
+id: TS-CEIL-01
+title: most of an inflow out again in a few payments
+kind: velocity
+in: "direction = 'in' AND amount_base >= 500"
+out: "direction = 'out'"
+span: 72h
+having: "ratio >= 0.5 AND n_out <= 2"
+"""
+
+
+def test_a_hit_later_postings_undo_and_one_exactly_a_span_back(tmp_path: Path) -> None:
+    """A stored alert whose forward window a later day closes differently is retired (a third
+    payment breaks `n_out <= 2`); an outflow exactly one span after its inflow, arriving
+    alone on a later day, still makes its alert."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "ts-ceil-01.yaml").write_text(BOUNDARY_RULE)
+    header = "txn_id,account_id,ts_utc,direction,amount,currency,channel\n"
+    days = {  # d0: an earlier posting, so that the state outlasts the rule's reach
+        "d0": ["z1,A9,2024-03-01T08:00:00Z,in,50.00,USD,cash"],
+        "d1": [
+            "a1,A1,2024-03-10T10:00:00Z,in,1000.00,USD,wire",
+            "a2,A1,2024-03-10T12:00:00Z,out,300.00,USD,p2p",
+            "a3,A1,2024-03-10T14:00:00Z,out,300.00,USD,p2p",
+            "b1,A2,2024-03-10T10:00:00Z,in,1000.00,USD,wire",
+        ],
+        "d2": ["a4,A1,2024-03-11T09:00:00Z,out,100.00,USD,atm"],
+        "d4": ["b2,A2,2024-03-13T10:00:00Z,out,600.00,USD,p2p"],
+    }
+    files = []
+    for name, rows in days.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_text(header + "\n".join(rows) + "\n")
+        files.append(path)
+    full_db, incremental_db = tmp_path / "full.duckdb", tmp_path / "incremental.duckdb"
+
+    run_scan(files, options=ScanOptions(rules=(rules,), db=full_db))
+    for path in files[:1]:
+        run_scan([path], options=ScanOptions(rules=(rules,), db=incremental_db, incremental=True))
+    first_day = run_scan(
+        files[1:2], options=ScanOptions(rules=(rules,), db=incremental_db, incremental=True)
+    )
+    for path in files[2:]:
+        run_scan([path], options=ScanOptions(rules=(rules,), db=incremental_db, incremental=True))
+
+    assert sorted(first_day.alerts["entity"]) == ["A1"]  # open window: two payments so far
+    full, incremental = _snapshot(full_db), _snapshot(incremental_db)
+    assert [r[2] for r in full["alerts"]] == ["A2"]
+    for table in full:
+        assert incremental[table] == full[table], table
