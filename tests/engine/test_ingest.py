@@ -263,7 +263,8 @@ def test_customers_rejects_missing_and_duplicate_ids(tmp_path: Path) -> None:
 def test_reading_a_file_slice_by_slice_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
 ) -> None:
-    """Lines, rejects and first-wins duplicates across slice boundaries, as one whole read."""
+    """Lines, rejects and first-wins duplicates across slice boundaries, as one whole read
+    (Parquet is read in slices; CSV, which cannot seek, whole)."""
     rows = [
         f"t{i},A{i % 3},2024-01-{1 + i % 28:02d}T0{i % 10}:00:00Z,in,{i + 1}.50,USD,cash"
         for i in range(20)
@@ -290,3 +291,20 @@ def test_reading_a_file_slice_by_slice_changes_nothing(
         if suffix == "csv"
         else [(5, "amount"), (10, "txn_id"), (18, "channel")]
     )
+
+
+def test_each_file_derives_the_base_amount_it_lacks(tmp_path: Path) -> None:
+    """One file gives `amount_base`, the next does not: the second's are converted, not
+    rejected for a missing base amount."""
+    given = tmp_path / "a.csv"
+    given.write_text(
+        "txn_id,account_id,ts_utc,direction,amount,currency,channel,amount_base\n"
+        "t1,A1,2024-01-01T00:00:00Z,in,10.00,USD,cash,10.00\n"
+    )
+    derived = tmp_path / "b.csv"
+    derived.write_text(HEADER + "t2,A1,2024-01-02T00:00:00Z,in,20.00,USD,cash\n")
+
+    ingested = read_transactions([given, derived])
+
+    assert ingested.rejects.is_empty()
+    assert ingested.transactions["amount_base"].to_list() == [Decimal("10.00"), Decimal("20.00")]
