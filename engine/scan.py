@@ -237,7 +237,7 @@ def _all_postings(store: Store, new: pl.DataFrame) -> pl.DataFrame:
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Prior:
     """What an incremental run carries from the store: what it recomputes of each rule
-    (`engine.incremental.recompute`) and every stored alert with its evidence.
+    (`engine.incremental.recompute`) and every stored alert with the accounts it cites.
 
     A stored alert is *in reach* when its rule recomputes it: this run re-emits it or
     retires it. Alerts of rules not in the pack are left as they are.
@@ -289,7 +289,7 @@ def _with_state(
     the state read is rejected as a duplicate.
     """
     floor = store.state_floor()
-    alerts, evidence = store.prior_episodes(None)
+    alerts, evidence = store.stored_alerts()
     plans: dict[str, Recompute] = dict.fromkeys((c.rule.id for c in compiled), EVERYTHING)
     if floor is not None and not new.is_empty():
         first: datetime = new["ts_utc"].min()  # type: ignore[assignment]

@@ -375,14 +375,10 @@ class Store:
             [pl.col(c).cast(TRANSACTION_COLUMNS[c]) for c in frame.columns]
         ).sort("ts_utc", "txn_id")
 
-    def prior_episodes(self, since: datetime | None) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """Stored alerts whose window reaches `since` or later, and their evidence."""
-        where, params = ("WHERE window_end >= ?", [since]) if since is not None else ("", [])
-        alerts = self.query(f"SELECT * FROM alerts {where}", params)  # noqa: S608
-        with self._relation("_ids", alerts.select("alert_id")):
-            evidence = self.query(
-                "SELECT * FROM alert_transactions WHERE alert_id IN (SELECT alert_id FROM _ids)"
-            )
+    def stored_alerts(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Every stored alert, and the accounts its evidence cites (`alert_id`, `account_id`)."""
+        alerts = self.query("SELECT * FROM alerts")
+        evidence = self.query("SELECT alert_id, account_id FROM alert_transactions")
         return alerts, evidence
 
     def write_backtest(
